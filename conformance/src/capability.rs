@@ -1,0 +1,62 @@
+use serde_json::{json, Value};
+
+use crate::registry::{ResourceDef, COMMON_PARAMS, SERVED};
+
+pub struct ServerInfo<'a> {
+    pub base_url: &'a str,
+    pub version: &'a str,
+    /// When this server instance started, as a FHIR dateTime.
+    pub date: &'a str,
+}
+
+/// The CapabilityStatement for `/metadata`, written from the registry.
+pub fn capability_statement(info: &ServerInfo) -> Value {
+    json!({
+        "resourceType": "CapabilityStatement",
+        "id": "helsebro",
+        "url": format!("{}/metadata", info.base_url),
+        "version": info.version,
+        "name": "Helsebro",
+        "title": "Helsebro FHIR R4 server",
+        "status": "active",
+        "experimental": false,
+        "date": info.date,
+        "publisher": "Helsebro",
+        "description": "FHIR R4 facade over a Norwegian remote-care platform's records, mapped to the no-basis profiles.",
+        "kind": "instance",
+        "software": {"name": "Helsebro", "version": info.version},
+        "implementation": {"description": "Helsebro", "url": info.base_url},
+        "fhirVersion": "4.0.1",
+        "format": ["json", "xml", "application/fhir+json", "application/fhir+xml"],
+        "rest": [{
+            "mode": "server",
+            "resource": SERVED.iter().map(resource_entry).collect::<Vec<_>>(),
+            "interaction": [{"code": "history-system"}]
+        }]
+    })
+}
+
+fn resource_entry(def: &ResourceDef) -> Value {
+    let mut entry = json!({
+        "type": def.type_name,
+        "profile": format!("http://hl7.org/fhir/StructureDefinition/{}", def.type_name),
+        "interaction": def.interactions.iter().map(|i| json!({"code": i.code()})).collect::<Vec<_>>(),
+        "versioning": "versioned-update",
+        "readHistory": true,
+        "updateCreate": true,
+        "conditionalCreate": true,
+        "conditionalRead": "not-supported",
+        "conditionalUpdate": false,
+        "conditionalDelete": "not-supported",
+        "searchParam": COMMON_PARAMS.iter().chain(def.search_params.iter()).map(|p| json!({
+            "name": p.name,
+            "definition": p.definition,
+            "type": p.kind.code(),
+            "documentation": p.documentation
+        })).collect::<Vec<_>>()
+    });
+    if let Some(profile) = def.supported_profile {
+        entry["supportedProfile"] = json!([profile]);
+    }
+    entry
+}

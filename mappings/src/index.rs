@@ -1,0 +1,314 @@
+//! Search parameter definitions and the extraction of index values from a resource.
+//!
+//! A parameter names the elements it covers with simple paths (`name.given`,
+//! `telecom[system=phone]`); the value's FHIR type is read from its JSON shape, so one
+//! extractor serves every resource.
+
+use serde_json::Value;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::dates::{self, DateRange};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    Token,
+    String,
+    Date,
+}
+
+impl ParamKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            ParamKind::Token => "token",
+            ParamKind::String => "string",
+            ParamKind::Date => "date",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SearchParamDef {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    /// Paths relative to the resource; `elem[key=value]` keeps the items whose `key` is `value`.
+    pub paths: &'static [&'static str],
+    /// The canonical SearchParameter this one implements, for the CapabilityStatement.
+    pub definition: &'static str,
+    pub documentation: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IndexValue {
+    Token {
+        system: Option<String>,
+        code: String,
+    },
+    String {
+        normalized: String,
+        exact: String,
+    },
+    Date(DateRange),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub param: &'static str,
+    pub value: IndexValue,
+}
+
+/// Case- and accent-insensitive form used by string search (`Ås` finds `as`, `Øvre` `øvre`).
+pub fn normalize_string(s: &str) -> String {
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+pub fn extract(resource: &Value, params: &[SearchParamDef]) -> Vec<IndexEntry> {
+    let mut out = Vec::new();
+    for def in params {
+        for path in def.paths {
+            for node in select(resource, path) {
+                index_node(def, node, &mut out);
+            }
+        }
+    }
+    out.dedup();
+    out
+}
+
+/// The values at `path`, with arrays flattened at every step.
+pub fn select<'a>(root: &'a Value, path: &str) -> Vec<&'a Value> {
+    let mut current = vec![root];
+    for step in path.split('.') {
+        let (name, filter) = match step.split_once('[') {
+            Some((n, rest)) => {
+                let cond = rest.trim_end_matches(']');
+                (n, cond.split_once('='))
+            }
+            None => (step, None),
+        };
+        let mut next = Vec::new();
+        for node in current {
+            let found = if let Some(prefix) = name.strip_suffix("[x]") {
+                choice_value(node, prefix)
+            } else {
+                node.get(name)
+            };
+            match found {
+                Some(Value::Array(items)) => next.extend(items.iter()),
+                Some(v) => next.push(v),
+                None => {}
+            }
+        }
+        if let Some((key, wanted)) = filter {
+            next.retain(|v| v.get(key).and_then(Value::as_str) == Some(wanted));
+        }
+        current = next;
+    }
+    current
+}
+
+fn choice_value<'a>(node: &'a Value, prefix: &str) -> Option<&'a Value> {
+    node.as_object()?.iter().find_map(|(k, v)| {
+        let rest = k.strip_prefix(prefix)?;
+        rest.starts_with(|c: char| c.is_ascii_uppercase())
+            .then_some(v)
+    })
+}
+
+fn index_node(def: &SearchParamDef, node: &Value, out: &mut Vec<IndexEntry>) {
+    let mut push = |value| {
+        out.push(IndexEntry {
+            param: def.name,
+            value,
+        })
+    };
+    match def.kind {
+        ParamKind::Token => {
+            for (system, code) in tokens(node) {
+                push(IndexValue::Token { system, code });
+            }
+        }
+        ParamKind::String => {
+            for s in strings(node) {
+                push(IndexValue::String {
+                    normalized: normalize_string(s),
+                    exact: s.to_string(),
+                });
+            }
+        }
+        ParamKind::Date => {
+            if let Some(range) = date_range(node) {
+                push(IndexValue::Date(range));
+            }
+        }
+    }
+}
+
+fn tokens(node: &Value) -> Vec<(Option<String>, String)> {
+    let owned = |s: Option<&str>| s.map(str::to_string);
+    match node {
+        Value::String(s) => vec![(None, s.clone())],
+        Value::Bool(b) => vec![(None, b.to_string())],
+        Value::Object(o) => {
+            if let Some(codings) = o.get("coding").and_then(Value::as_array) {
+                codings.iter().flat_map(tokens).collect()
+            } else if let Some(code) = o.get("code").and_then(Value::as_str) {
+                vec![(
+                    owned(o.get("system").and_then(Value::as_str)),
+                    code.to_string(),
+                )]
+            } else if let Some(value) = o.get("value").and_then(Value::as_str) {
+                // Identifier and ContactPoint: the system qualifies the value.
+                vec![(
+                    owned(o.get("system").and_then(Value::as_str)),
+                    value.to_string(),
+                )]
+            } else {
+                Vec::new()
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn strings(node: &Value) -> Vec<&str> {
+    const COMPOSITE_PARTS: &[&str] = &[
+        "text",
+        "family",
+        "given",
+        "prefix",
+        "suffix",
+        "line",
+        "city",
+        "district",
+        "state",
+        "postalCode",
+        "country",
+    ];
+    match node {
+        Value::String(s) => vec![s.as_str()],
+        Value::Object(o) => COMPOSITE_PARTS
+            .iter()
+            .flat_map(|k| match o.get(*k) {
+                Some(Value::String(s)) => vec![s.as_str()],
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn date_range(node: &Value) -> Option<DateRange> {
+    match node {
+        Value::String(s) => dates::parse_range(s),
+        Value::Object(o) => {
+            // A Period: an open end reaches to the end of time, as the search spec says.
+            let start = o
+                .get("start")
+                .and_then(Value::as_str)
+                .and_then(dates::parse_range);
+            let end = o
+                .get("end")
+                .and_then(Value::as_str)
+                .and_then(dates::parse_range);
+            if start.is_none() && end.is_none() {
+                return None;
+            }
+            Some(DateRange {
+                low: start.map_or(i64::MIN, |r| r.low),
+                high: end.map_or(i64::MAX, |r| r.high),
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const DEFS: &[SearchParamDef] = &[
+        SearchParamDef {
+            name: "identifier",
+            kind: ParamKind::Token,
+            paths: &["identifier"],
+            definition: "",
+            documentation: "",
+        },
+        SearchParamDef {
+            name: "phone",
+            kind: ParamKind::Token,
+            paths: &["telecom[system=phone]"],
+            definition: "",
+            documentation: "",
+        },
+        SearchParamDef {
+            name: "name",
+            kind: ParamKind::String,
+            paths: &["name"],
+            definition: "",
+            documentation: "",
+        },
+        SearchParamDef {
+            name: "birthdate",
+            kind: ParamKind::Date,
+            paths: &["birthDate"],
+            definition: "",
+            documentation: "",
+        },
+        SearchParamDef {
+            name: "gender",
+            kind: ParamKind::Token,
+            paths: &["gender"],
+            definition: "",
+            documentation: "",
+        },
+    ];
+
+    #[test]
+    fn extracts_each_kind_from_its_json_shape() {
+        let p = json!({
+            "resourceType": "Patient",
+            "identifier": [{"system": "urn:x", "value": "1"}, {"value": "2"}],
+            "telecom": [{"system": "email", "value": "a@b.no"}, {"system": "phone", "value": "+47 1"}],
+            "name": [{"family": "Ås", "given": ["Kari", "Øyvor"]}],
+            "birthDate": "1974-12-25",
+            "gender": "female"
+        });
+        let entries = extract(&p, DEFS);
+        let tok = |param, system: Option<&str>, code: &str| IndexEntry {
+            param,
+            value: IndexValue::Token {
+                system: system.map(str::to_string),
+                code: code.to_string(),
+            },
+        };
+        assert!(entries.contains(&tok("identifier", Some("urn:x"), "1")));
+        assert!(entries.contains(&tok("identifier", None, "2")));
+        assert!(entries.contains(&tok("phone", Some("phone"), "+47 1")));
+        assert!(!entries.iter().any(|e| e.param == "phone"
+            && matches!(&e.value, IndexValue::Token{code, ..} if code == "a@b.no")));
+        assert!(entries.contains(&tok("gender", None, "female")));
+        let names: Vec<_> = entries
+            .iter()
+            .filter_map(|e| match &e.value {
+                IndexValue::String { normalized, .. } => Some(normalized.as_str()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, vec!["as", "kari", "øyvor"]);
+        assert!(entries.iter().any(|e| e.param == "birthdate"));
+    }
+
+    #[test]
+    fn choice_elements_and_periods() {
+        let o = json!({"effectivePeriod": {"start": "2020-01-01"}});
+        assert_eq!(select(&o, "effective[x]").len(), 1);
+        let r = date_range(select(&o, "effective[x]")[0]).unwrap();
+        assert_eq!(r.high, i64::MAX);
+    }
+}

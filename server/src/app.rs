@@ -1,0 +1,112 @@
+//! Wiring: storage, the default tenant, demo data and the HTTP router.
+
+use std::sync::Arc;
+
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::cors::CorsLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::fhir::{self, AppState};
+use crate::store::tenants::{NewTenant, DEFAULT_TENANT_ID};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("could not listen: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("demo data could not be loaded: {0}")]
+    Demo(String),
+}
+
+/// Opens storage, ensures the default tenant and (with `--demo`) the demo data.
+pub async fn state(config: Config) -> Result<AppState, AppError> {
+    let store = Store::open(&config.database_url).await?;
+    let is_test = config.default_tenant_is_test || config.demo;
+    let tenant = store
+        .ensure_tenant(&NewTenant {
+            id: DEFAULT_TENANT_ID,
+            org_number: crate::demo::DEMO_ORG_NUMBER,
+            name: crate::demo::DEMO_TENANT_NAME,
+            municipality_number: Some(crate::demo::DEMO_MUNICIPALITY),
+            is_test,
+        })
+        .await?;
+    if config.demo {
+        crate::demo::load_if_empty(&store, &tenant)
+            .await
+            .map_err(|e| AppError::Demo(e.to_string()))?;
+    }
+    Ok(AppState {
+        store,
+        tenant: Arc::new(tenant),
+        config: Arc::new(config),
+        started: helsebro_mappings::dates::format_instant(crate::store::now_micros()).into(),
+    })
+}
+
+pub fn router(state: AppState) -> Router {
+    let health_store = state.store.clone();
+    Router::new()
+        .route(
+            "/healthz",
+            get(move || {
+                let store = health_store.clone();
+                async move {
+                    match sqlx::query("SELECT 1").execute(store.pool()).await {
+                        Ok(_) => (StatusCode::OK, "ok"),
+                        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+                    }
+                }
+            }),
+        )
+        .nest("/fhir", fhir::router(state))
+        .layer(CorsLayer::permissive())
+        .layer(
+            // Paths only: query strings can carry identifiers and never reach the logs.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+}
+
+pub type AppRouter = Router;
+
+/// Serves until the process is asked to stop.
+pub async fn serve(listener: TcpListener, config: Config) -> Result<(), AppError> {
+    let state = state(config).await?;
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+/// Serves an already built router (tests and benchmarks run it in-process).
+pub async fn serve_router(listener: TcpListener, app: AppRouter) -> Result<(), AppError> {
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,29 @@
+use std::net::SocketAddr;
+
+/// Everything a running server needs to know; built from the command line and `HELSEBRO_*`.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    /// `sqlite://PATH` or `postgres://…`.
+    pub database_url: String,
+    /// The public FHIR base URL, used in `Location`, `fullUrl` and paging links.
+    pub base_url: String,
+    pub demo: bool,
+    /// Largest accepted request body; larger ones get `413`.
+    pub max_body_bytes: usize,
+    /// Whether the default tenant is a test tenant (accepts synthetic national ids).
+    pub default_tenant_is_test: bool,
+}
+
+impl Config {
+    pub fn new(listen: SocketAddr, database_url: impl Into<String>) -> Self {
+        Self {
+            listen,
+            database_url: database_url.into(),
+            base_url: format!("http://{listen}/fhir"),
+            demo: false,
+            max_body_bytes: 4 * 1024 * 1024,
+            default_tenant_is_test: false,
+        }
+    }
+}

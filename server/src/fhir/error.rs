@@ -1,0 +1,152 @@
+//! The HTTP layer's errors, and the one place where every failure becomes an
+//! `OperationOutcome` with its status code.
+
+use axum::http::StatusCode;
+use helsebro_profiles::structure::{IssueKind, StructureIssue};
+use serde_json::{json, Value};
+
+use crate::store::StoreError;
+use crate::write_path::WriteError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest {
+        /// OperationOutcome issue type, e.g. `invalid`, `structure`, `value`.
+        code: &'static str,
+        message: String,
+        expression: Option<String>,
+    },
+    #[error("the resource is not valid FHIR R4")]
+    Structure(Vec<StructureIssue>),
+    #[error("{0}")]
+    Unprocessable(#[from] helsebro_mappings::MappingError),
+    #[error("{0} is not a resource type this server serves")]
+    UnknownType(String),
+    #[error("{0} is not known")]
+    NotFound(String),
+    #[error("{0} has been deleted")]
+    Gone(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    NotAcceptable(String),
+    #[error("the request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code: "invalid",
+            message: message.into(),
+            expression: None,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } | ApiError::Structure(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::UnknownType(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The OperationOutcome a client receives. Internal details never leave the server.
+    pub fn outcome(&self) -> Value {
+        let issues: Vec<Value> = match self {
+            ApiError::BadRequest {
+                code,
+                message,
+                expression,
+            } => vec![issue(code, message, expression.as_deref())],
+            ApiError::Structure(list) => list
+                .iter()
+                .map(|i| {
+                    let code = match i.kind {
+                        IssueKind::Structure => "structure",
+                        IssueKind::Required => "required",
+                        IssueKind::Value => "value",
+                        IssueKind::Invalid => "invalid",
+                    };
+                    issue(code, &i.message, Some(&i.expression))
+                })
+                .collect(),
+            ApiError::Unprocessable(e) => e
+                .issues
+                .iter()
+                .map(|i| issue("business-rule", &i.message, Some(&i.expression)))
+                .collect(),
+            ApiError::UnknownType(_) => vec![issue("not-supported", &self.to_string(), None)],
+            ApiError::NotFound(_) => vec![issue("not-found", &self.to_string(), None)],
+            ApiError::Gone(_) => vec![issue("deleted", &self.to_string(), None)],
+            ApiError::PreconditionFailed(_) | ApiError::Conflict(_) => {
+                vec![issue("conflict", &self.to_string(), None)]
+            }
+            ApiError::UnsupportedMediaType(_) | ApiError::NotAcceptable(_) => {
+                vec![issue("not-supported", &self.to_string(), None)]
+            }
+            ApiError::PayloadTooLarge(_) => vec![issue("too-long", &self.to_string(), None)],
+            ApiError::MethodNotAllowed(_) => vec![issue("not-supported", &self.to_string(), None)],
+            ApiError::Internal(_) => vec![issue(
+                "exception",
+                "the server could not complete the request; it has been logged",
+                None,
+            )],
+        };
+        json!({"resourceType": "OperationOutcome", "issue": issues})
+    }
+}
+
+fn issue(code: &str, message: &str, expression: Option<&str>) -> Value {
+    let mut v = json!({"severity": "error", "code": code, "diagnostics": message});
+    if let Some(e) = expression {
+        v["expression"] = json!([e]);
+    }
+    v
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => {
+                ApiError::Conflict("the resource was changed by another request; retry".into())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<WriteError> for ApiError {
+    fn from(e: WriteError) -> Self {
+        match e {
+            WriteError::Structure(issues) => ApiError::Structure(issues),
+            WriteError::Unprocessable(m) => ApiError::Unprocessable(m),
+            WriteError::VersionMismatch { expected, current } => {
+                ApiError::PreconditionFailed(format!(
+                    "If-Match expected version {expected}, but the current version is {current}"
+                ))
+            }
+            WriteError::AmbiguousCondition(n) => ApiError::PreconditionFailed(format!(
+                "the If-None-Exist criteria match {n} resources; they must match at most one"
+            )),
+            WriteError::Store(s) => s.into(),
+        }
+    }
+}

@@ -1,0 +1,17 @@
+use axum::http::StatusCode;
+use helsebro_conformance::capability::{capability_statement, ServerInfo};
+
+use crate::fhir::format::{FhirResponse, Rendered};
+use crate::fhir::Ctx;
+
+pub async fn handle(mut ctx: Ctx) -> Rendered {
+    let result = ctx.negotiated().map(|_| {
+        let cs = capability_statement(&ServerInfo {
+            base_url: ctx.base(),
+            version: env!("CARGO_PKG_VERSION"),
+            date: &ctx.state.started,
+        });
+        FhirResponse::new(StatusCode::OK, Some(cs.to_string()))
+    });
+    Rendered(ctx.format, result)
+}

@@ -1,0 +1,78 @@
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+
+use super::{check_body_type, resource_response, with_prefer_return};
+use crate::fhir::error::ApiError;
+use crate::fhir::format::{parse_resource, request_format, FhirResponse, Rendered};
+use crate::fhir::search::{compile, params};
+use crate::fhir::{served_type, Ctx};
+use crate::served::ServedType;
+use crate::write_path::{Condition, WritePath};
+
+pub async fn handle(mut ctx: Ctx, Path(rtype): Path<String>, body: Body) -> Rendered {
+    let result = create(&mut ctx, &rtype, body).await;
+    Rendered(ctx.format, result)
+}
+
+async fn create(ctx: &mut Ctx, rtype: &str, body: Body) -> Result<FhirResponse, ApiError> {
+    ctx.negotiated()?;
+    let served = served_type(rtype)?;
+    let bytes = ctx.body(body).await?;
+    let resource = parse_resource(&bytes, request_format(&ctx.headers, &bytes)?)?;
+    check_body_type(&resource, rtype)?;
+    let condition = if_none_exist(ctx, served)?;
+    let written = WritePath {
+        store: &ctx.state.store,
+        tenant: ctx.tenant(),
+    }
+    .create(served, resource, condition)
+    .await?;
+    let status = if written.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let location = format!(
+        "{}/{rtype}/{}/_history/{}",
+        ctx.base(),
+        written.id,
+        written.version
+    );
+    let response = resource_response(status, written.version, written.last_updated, written.json)
+        .header(header::LOCATION, location);
+    let what = if written.created {
+        "created"
+    } else {
+        "a resource matching If-None-Exist already exists; nothing was created"
+    };
+    Ok(with_prefer_return(ctx, response, what))
+}
+
+/// `If-None-Exist: identifier=…` becomes a strict search in the write transaction:
+/// an ignored unknown parameter would match everything.
+fn if_none_exist(ctx: &Ctx, served: ServedType) -> Result<Option<Condition>, ApiError> {
+    let Some(query) = ctx.header(header::HeaderName::from_static("if-none-exist")) else {
+        return Ok(None);
+    };
+    let query = query.trim_start_matches('?');
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let mut search = params::parse(served.def(), &pairs, true)?;
+    if search.clauses.is_empty() {
+        return Err(ApiError::bad_request(
+            "If-None-Exist has no search criteria this server understands",
+        ));
+    }
+    search.count = 1;
+    search.cursor = None;
+    let scope = compile::Scope {
+        tenant_id: &ctx.tenant().id,
+        resource_type: served.name(),
+    };
+    Ok(Some(Condition {
+        key: format!("{}|{}|{query}", ctx.tenant().id, served.name()),
+        sql: compile::page(&scope, &search),
+    }))
+}

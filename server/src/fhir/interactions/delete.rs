@@ -1,0 +1,31 @@
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+
+use super::etag;
+use crate::fhir::error::ApiError;
+use crate::fhir::format::{FhirResponse, Rendered};
+use crate::fhir::{check_id, served_type, Ctx};
+use crate::write_path::{DeleteOutcome, WritePath};
+
+pub async fn handle(mut ctx: Ctx, Path((rtype, id)): Path<(String, String)>) -> Rendered {
+    let result = delete(&mut ctx, &rtype, &id).await;
+    Rendered(ctx.format, result)
+}
+
+/// Deleting what does not exist (or no longer does) succeeds: the outcome is the same.
+async fn delete(ctx: &mut Ctx, rtype: &str, id: &str) -> Result<FhirResponse, ApiError> {
+    ctx.negotiated()?;
+    let served = served_type(rtype)?;
+    check_id(id)?;
+    let outcome = WritePath {
+        store: &ctx.state.store,
+        tenant: ctx.tenant(),
+    }
+    .delete(served, id)
+    .await?;
+    let response = FhirResponse::new(StatusCode::NO_CONTENT, None);
+    Ok(match outcome {
+        DeleteOutcome::Deleted { version } => response.header(header::ETAG, etag(version)),
+        DeleteOutcome::Nothing => response,
+    })
+}

@@ -1,0 +1,135 @@
+//! Type-level search by `GET [type]?…` and `POST [type]/_search` (form body), the latter
+//! keeping identifiers such as national identity numbers out of URLs and logs.
+
+use axum::body::Body;
+use axum::extract::Path;
+use axum::http::{header, StatusCode};
+use serde_json::{json, Map, Value};
+
+use crate::fhir::bundle::{raw, url_with, Bundle, Entry, Link};
+use crate::fhir::error::ApiError;
+use crate::fhir::format::{FhirResponse, Rendered};
+use crate::fhir::search::compile::{self, Scope};
+use crate::fhir::search::params::{self, ParsedSearch, Summary, Total};
+use crate::fhir::{served_type, Ctx};
+
+pub async fn get(mut ctx: Ctx, Path(rtype): Path<String>) -> Rendered {
+    let result = async {
+        ctx.negotiated()?;
+        let pairs = ctx.query.clone();
+        search(&ctx, &rtype, &pairs).await
+    }
+    .await;
+    Rendered(ctx.format, result)
+}
+
+pub async fn post(mut ctx: Ctx, Path(rtype): Path<String>, body: Body) -> Rendered {
+    let result = async {
+        ctx.negotiated()?;
+        let form = ctx
+            .header(header::CONTENT_TYPE)
+            .map(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        let bytes = ctx.body(body).await?;
+        if form == Some(false) || (form.is_none() && !bytes.is_empty()) {
+            return Err(ApiError::UnsupportedMediaType(
+                "POST _search takes an application/x-www-form-urlencoded body".into(),
+            ));
+        }
+        let mut pairs = ctx.query.clone();
+        pairs.extend(form_urlencoded::parse(&bytes).into_owned());
+        search(&ctx, &rtype, &pairs).await
+    }
+    .await;
+    Rendered(ctx.format, result)
+}
+
+async fn search(
+    ctx: &Ctx,
+    rtype: &str,
+    pairs: &[(String, String)],
+) -> Result<FhirResponse, ApiError> {
+    let served = served_type(rtype)?;
+    let parsed = params::parse(served.def(), pairs, ctx.strict_handling())?;
+    let scope = Scope {
+        tenant_id: &ctx.tenant().id,
+        resource_type: served.name(),
+    };
+    let store = &ctx.state.store;
+    let path = format!("{}/{rtype}", ctx.base());
+    let mut bundle = Bundle::new("searchset");
+    bundle.link.push(Link {
+        relation: "self",
+        url: url_with(&path, &parsed.applied),
+    });
+    let want_total = parsed.total == Total::Accurate || parsed.summary == Some(Summary::Count);
+    if want_total {
+        bundle.total = Some(store.search_count(&compile::count(&scope, &parsed)).await?);
+    }
+    if parsed.summary == Some(Summary::Count) {
+        return Ok(FhirResponse::new(StatusCode::OK, Some(bundle.to_json())));
+    }
+    let mut matches = store.search_page(&compile::page(&scope, &parsed)).await?;
+    let has_next = matches.len() > parsed.count;
+    matches.truncate(parsed.count);
+    if let (true, Some(last)) = (has_next, matches.last()) {
+        let mut next = parsed.applied.clone();
+        next.push(("_cursor".into(), last.seq.to_string()));
+        bundle.link.push(Link {
+            relation: "next",
+            url: url_with(&path, &next),
+        });
+    }
+    for m in matches {
+        let json = shape(&parsed, m.json);
+        let id = serde_json::from_str::<IdOnly>(&json)
+            .map(|i| i.id)
+            .unwrap_or_default();
+        bundle.entry.push(Entry {
+            full_url: Some(format!("{path}/{id}")),
+            resource: Some(raw(json)),
+            search: Some(json!({"mode": "match"})),
+            ..Default::default()
+        });
+    }
+    Ok(FhirResponse::new(StatusCode::OK, Some(bundle.to_json())))
+}
+
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    id: String,
+}
+
+/// Applies `_summary` and `_elements`, marking reduced resources SUBSETTED as the spec asks.
+fn shape(parsed: &ParsedSearch, json: String) -> String {
+    let keep: Option<Box<dyn Fn(&str) -> bool>> = match (&parsed.summary, &parsed.elements) {
+        (_, Some(elements)) => {
+            let elements = elements.clone();
+            Some(Box::new(move |k: &str| elements.iter().any(|e| e == k)))
+        }
+        (Some(Summary::Data), None) => Some(Box::new(|k: &str| k != "text")),
+        (Some(Summary::Text), None) => Some(Box::new(|k: &str| k == "text")),
+        _ => None,
+    };
+    let Some(keep) = keep else { return json };
+    let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(&json) else {
+        return json;
+    };
+    let mut out = Map::new();
+    for (k, v) in fields {
+        if matches!(k.as_str(), "resourceType" | "id" | "meta") || keep(&k) {
+            out.insert(k, v);
+        }
+    }
+    let meta = out.entry("meta").or_insert_with(|| json!({}));
+    let tags = meta
+        .as_object_mut()
+        .map(|m| m.entry("tag").or_insert_with(|| json!([])));
+    if let Some(Value::Array(tags)) = tags {
+        tags.push(json!({
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue",
+            "code": "SUBSETTED",
+            "display": "subsetted"
+        }));
+    }
+    Value::Object(out).to_string()
+}

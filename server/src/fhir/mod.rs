@@ -1,0 +1,182 @@
+//! The FHIR R4 REST API under `/fhir`: one module per interaction.
+
+pub mod bundle;
+pub mod error;
+pub mod format;
+pub mod interactions;
+pub mod search;
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::config::Config;
+use crate::served::ServedType;
+use crate::store::Store;
+use crate::tenant::Tenant;
+use error::ApiError;
+use format::{Format, Rendered};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub tenant: Arc<Tenant>,
+    pub config: Arc<Config>,
+    /// When this instance started (FHIR dateTime), for the CapabilityStatement.
+    pub started: Arc<str>,
+}
+
+/// What every FHIR handler needs from the request, negotiated once.
+pub struct Ctx {
+    pub state: AppState,
+    pub headers: HeaderMap,
+    pub method: Method,
+    /// Decoded query pairs in request order.
+    pub query: Vec<(String, String)>,
+    pub format: Format,
+    format_error: Option<ApiError>,
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let query: Vec<(String, String)> = parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let format_param = query
+            .iter()
+            .find(|(k, _)| k == "_format")
+            .map(|(_, v)| v.as_str());
+        let (format, format_error) = match format::response_format(&parts.headers, format_param) {
+            Ok(f) => (f, None),
+            Err(e) => (Format::Json, Some(e)),
+        };
+        Ok(Ctx {
+            state: state.clone(),
+            headers: parts.headers.clone(),
+            method: parts.method.clone(),
+            query,
+            format,
+            format_error,
+        })
+    }
+}
+
+impl Ctx {
+    /// Fails with the negotiation error, if any: handlers call this first.
+    pub fn negotiated(&mut self) -> Result<(), ApiError> {
+        match self.format_error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    pub fn tenant(&self) -> &Tenant {
+        &self.state.tenant
+    }
+
+    pub fn base(&self) -> &str {
+        &self.state.config.base_url
+    }
+
+    pub fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The values of `Prefer` by key, e.g. `return` or `handling`.
+    pub fn prefer(&self, key: &str) -> Option<String> {
+        self.headers.get_all("prefer").iter().find_map(|v| {
+            v.to_str().ok()?.split([',', ';']).find_map(|p| {
+                let (k, v) = p.trim().split_once('=')?;
+                (k.trim() == key).then(|| v.trim().trim_matches('"').to_string())
+            })
+        })
+    }
+
+    pub fn strict_handling(&self) -> bool {
+        self.prefer("handling").as_deref() == Some("strict")
+    }
+
+    /// Reads the body, refusing more than the configured limit with `413`.
+    pub async fn body(&self, body: Body) -> Result<Bytes, ApiError> {
+        let limit = self.state.config.max_body_bytes;
+        let declared = self
+            .header(header::CONTENT_LENGTH)
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        axum::body::to_bytes(body, limit)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge(limit))
+    }
+}
+
+pub fn served_type(name: &str) -> Result<ServedType, ApiError> {
+    ServedType::from_name(name).ok_or_else(|| ApiError::UnknownType(name.to_string()))
+}
+
+/// FHIR ids: 1–64 of `A-Z a-z 0-9 - .`.
+pub fn check_id(id: &str) -> Result<(), ApiError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::BadRequest {
+            code: "value",
+            message: format!("'{id}' is not a valid FHIR id (1–64 of A-Z, a-z, 0-9, '-', '.')"),
+            expression: None,
+        })
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    use interactions::*;
+    Router::new()
+        .route("/metadata", get(capabilities::handle))
+        .route("/_history", get(history::system))
+        .route("/{type}", get(search::get).post(create::handle))
+        .route("/{type}/_search", post(search::post).get(search::get))
+        .route("/{type}/_history", get(history::type_level))
+        .route(
+            "/{type}/{id}",
+            get(read::handle).put(update::handle).delete(delete::handle),
+        )
+        .route("/{type}/{id}/_history", get(history::instance))
+        .route("/{type}/{id}/_history/{vid}", get(vread::handle))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found(mut ctx: Ctx) -> Rendered {
+    let r = ctx
+        .negotiated()
+        .and_then(|_| Err(ApiError::NotFound("this path".into())));
+    Rendered(ctx.format, r)
+}
+
+async fn method_not_allowed(ctx: Ctx) -> Rendered {
+    let method = ctx.method.clone();
+    Rendered(
+        ctx.format,
+        Err(ApiError::MethodNotAllowed(format!(
+            "{method} is not allowed on this path"
+        ))),
+    )
+}

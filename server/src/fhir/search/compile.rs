@@ -1,0 +1,234 @@
+//! Turns parsed search clauses into SQL over the resource table and the index tables.
+//! Every clause is a set of resource positions (`r.seq IN (…)`), so each one uses its
+//! index on its own and clauses combine with AND.
+
+use helsebro_mappings::dates::{parse_range, DateRange};
+use helsebro_mappings::index::{normalize_string, ParamKind};
+
+use super::params::{split_prefix, split_token, unescape, Clause, Modifier, ParsedSearch};
+use crate::store::sql::Sql;
+
+pub struct Scope<'a> {
+    pub tenant_id: &'a str,
+    pub resource_type: &'a str,
+}
+
+/// `FROM … WHERE …` shared by the page and the count.
+fn filter(scope: &Scope, search: &ParsedSearch) -> Sql {
+    let mut sql = Sql::new(" FROM resources r WHERE r.tenant_id = ");
+    sql.text(scope.tenant_id)
+        .push(" AND r.resource_type = ")
+        .text(scope.resource_type)
+        .push(" AND r.deleted = FALSE");
+    for clause in &search.clauses {
+        sql.push(" AND ");
+        sql.append(&condition(scope, clause));
+    }
+    sql
+}
+
+/// Selects `seq, json` of one page plus one more row, which tells whether a next page exists.
+pub fn page(scope: &Scope, search: &ParsedSearch) -> Sql {
+    let mut sql = Sql::new("SELECT r.seq, r.json");
+    sql.append(&filter(scope, search));
+    if let Some(cursor) = search.cursor {
+        sql.push(" AND r.seq > ").int(cursor);
+    }
+    sql.push(" ORDER BY r.seq LIMIT ")
+        .int(search.count as i64 + 1);
+    sql
+}
+
+pub fn count(scope: &Scope, search: &ParsedSearch) -> Sql {
+    let mut sql = Sql::new("SELECT COUNT(*)");
+    sql.append(&filter(scope, search));
+    sql
+}
+
+fn condition(scope: &Scope, clause: &Clause) -> Sql {
+    match clause.param.name {
+        "_id" => return id_condition(clause),
+        "_lastUpdated" => {
+            return any_of(clause, |v| {
+                date_condition("r.last_updated", "r.last_updated", v)
+            })
+        }
+        _ => {}
+    }
+    let table = match clause.param.kind {
+        ParamKind::Token => "search_token",
+        ParamKind::String => "search_string",
+        ParamKind::Date => "search_date",
+    };
+    let index_rows = |predicate: Option<Sql>| {
+        let mut sql = Sql::new("r.seq IN (SELECT resource_seq FROM ");
+        sql.push(table)
+            .push(" WHERE tenant_id = ")
+            .text(scope.tenant_id)
+            .push(" AND resource_type = ")
+            .text(scope.resource_type)
+            .push(" AND param = ")
+            .text(clause.param.name);
+        if let Some(p) = predicate {
+            sql.push(" AND (").append(&p).push(")");
+        }
+        sql.push(")");
+        sql
+    };
+    match clause.modifier {
+        Some(Modifier::Missing) => {
+            let present = index_rows(None);
+            if clause.values.iter().any(|v| v == "true") {
+                let mut sql = Sql::new("NOT ");
+                sql.append(&present);
+                sql
+            } else {
+                present
+            }
+        }
+        Some(Modifier::Not) => {
+            let mut sql = Sql::new("NOT ");
+            sql.append(&index_rows(Some(alternatives(clause, token_predicate))));
+            sql
+        }
+        _ => {
+            let predicate = match clause.param.kind {
+                ParamKind::Token => alternatives(clause, token_predicate),
+                ParamKind::String => alternatives(clause, |v| string_predicate(clause.modifier, v)),
+                ParamKind::Date => alternatives(clause, |v| date_condition("low", "high", v)),
+            };
+            index_rows(Some(predicate))
+        }
+    }
+}
+
+fn alternatives(clause: &Clause, one: impl Fn(&str) -> Sql) -> Sql {
+    let mut sql = Sql::default();
+    for (i, v) in clause.values.iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push("(").append(&one(v)).push(")");
+    }
+    sql
+}
+
+fn any_of(clause: &Clause, one: impl Fn(&str) -> Sql) -> Sql {
+    let mut sql = Sql::new("(");
+    sql.append(&alternatives(clause, one)).push(")");
+    sql
+}
+
+fn id_condition(clause: &Clause) -> Sql {
+    let mut sql = Sql::new("r.id IN (");
+    for (i, v) in clause.values.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.text(unescape(v));
+    }
+    sql.push(")");
+    sql
+}
+
+fn token_predicate(v: &str) -> Sql {
+    let mut sql = Sql::default();
+    match split_token(v) {
+        (None, code) => {
+            sql.push("code = ").text(code);
+        }
+        (Some(system), code) if system.is_empty() => {
+            sql.push("system IS NULL AND code = ").text(code);
+        }
+        (Some(system), code) if code.is_empty() => {
+            sql.push("system = ").text(system);
+        }
+        (Some(system), code) => {
+            sql.push("code = ")
+                .text(code)
+                .push(" AND system = ")
+                .text(system);
+        }
+    }
+    sql
+}
+
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn string_predicate(modifier: Option<Modifier>, v: &str) -> Sql {
+    let v = unescape(v);
+    let mut sql = Sql::default();
+    match modifier {
+        Some(Modifier::Exact) => {
+            sql.push("exact = ").text(v);
+        }
+        Some(Modifier::Contains) => {
+            sql.push("normalized LIKE ")
+                .text(format!("%{}%", like_escape(&normalize_string(&v))))
+                .push(" ESCAPE '\\'");
+        }
+        _ => {
+            sql.push("normalized LIKE ")
+                .text(format!("{}%", like_escape(&normalize_string(&v))))
+                .push(" ESCAPE '\\'");
+        }
+    }
+    sql
+}
+
+/// Compares the indexed range `[low, high]` with the parameter's range, as the FHIR search
+/// spec defines each prefix for ranges.
+fn date_condition(low: &str, high: &str, v: &str) -> Sql {
+    let (prefix, date) = split_prefix(v);
+    let DateRange { low: vl, high: vh } =
+        parse_range(date).expect("date values are validated while parsing");
+    let mut sql = Sql::default();
+    let within = |sql: &mut Sql| {
+        sql.push("(").push(low).push(" >= ").int(vl);
+        sql.push(" AND ").push(high).push(" <= ").int(vh).push(")");
+    };
+    match prefix {
+        "ne" => {
+            sql.push("(").push(low).push(" < ").int(vl);
+            sql.push(" OR ").push(high).push(" > ").int(vh).push(")");
+        }
+        "gt" => {
+            sql.push(high).push(" > ").int(vh);
+        }
+        "lt" => {
+            sql.push(low).push(" < ").int(vl);
+        }
+        "ge" => {
+            sql.push("(").push(high).push(" > ").int(vh).push(" OR ");
+            within(&mut sql);
+            sql.push(")");
+        }
+        "le" => {
+            sql.push("(").push(low).push(" < ").int(vl).push(" OR ");
+            within(&mut sql);
+            sql.push(")");
+        }
+        "sa" => {
+            sql.push(low).push(" > ").int(vh);
+        }
+        "eb" => {
+            sql.push(high).push(" < ").int(vl);
+        }
+        "ap" => {
+            // Approximately: within 10 % of the distance to now, at least a day.
+            let now = crate::store::now_micros();
+            let slack = ((now - vl).abs() / 10).max(86_400_000_000);
+            sql.push(low).push(" <= ").int(vh.saturating_add(slack));
+            sql.push(" AND ")
+                .push(high)
+                .push(" >= ")
+                .int(vl.saturating_sub(slack));
+        }
+        _ => within(&mut sql),
+    }
+    sql
+}

@@ -1,0 +1,16 @@
+//! Helsebro: a FHIR R4 facade over a Norwegian remote-care platform's records.
+//!
+//! Layers, outermost first: `fhir` (HTTP, formats, interactions, search) → `write_path`
+//! (the one way records change) → `store` (SQL on SQLite or PostgreSQL). Mapping between
+//! records and resources lives in the `helsebro-mappings` crate, structure and identifier
+//! checks in `helsebro-profiles`, the registry and CapabilityStatement in
+//! `helsebro-conformance`.
+
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod fhir;
+pub mod served;
+pub mod store;
+pub mod tenant;
+pub mod write_path;

@@ -1,0 +1,84 @@
+use std::net::SocketAddr;
+
+use clap::{Parser, Subcommand};
+use helsebro::config::Config;
+use helsebro::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "helsebro",
+    version,
+    about = "FHIR R4 server for Norwegian remote-care platforms"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        #[arg(long, env = "HELSEBRO_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        #[arg(
+            long,
+            env = "HELSEBRO_DATABASE_URL",
+            default_value = "sqlite://helsebro.db"
+        )]
+        database: String,
+        /// Public FHIR base URL (default: http://LISTEN/fhir).
+        #[arg(long, env = "HELSEBRO_BASE_URL")]
+        base_url: Option<String>,
+        /// Load a demo tenant with synthetic data when the database is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        #[arg(long, env = "HELSEBRO_DATABASE_URL")]
+        database: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HELSEBRO_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("helsebro: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            database,
+            base_url,
+            demo,
+        } => {
+            let mut config = Config::new(listen, database);
+            if let Some(b) = base_url {
+                config.base_url = b.trim_end_matches('/').to_string();
+            }
+            config.demo = demo;
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            tracing::info!(address = %listener.local_addr()?, base = %config.base_url, "listening");
+            helsebro::app::serve(listener, config).await?;
+        }
+        Command::Migrate { database } => {
+            Store::open(&database).await?;
+            println!("migrations applied");
+        }
+    }
+    Ok(())
+}

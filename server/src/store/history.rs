@@ -1,0 +1,70 @@
+//! Version history at instance, type and system level, newest first.
+
+use super::resources::{version_from_row, StoredVersion};
+use super::sql::Sql;
+use super::{Store, StoreError};
+use sqlx::Row;
+
+#[derive(Debug, Clone, Default)]
+pub struct HistoryQuery<'a> {
+    pub tenant_id: &'a str,
+    pub resource_type: Option<&'a str>,
+    pub id: Option<&'a str>,
+    /// Only versions changed at or after this instant (µs).
+    pub since: Option<i64>,
+    /// Continue below this history position (the paging cursor).
+    pub before_seq: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub version: StoredVersion,
+    pub method: String,
+}
+
+impl HistoryQuery<'_> {
+    fn filter(&self, with_cursor: bool) -> Sql {
+        let mut sql = Sql::new(" FROM resource_versions WHERE tenant_id = ");
+        sql.text(self.tenant_id);
+        if let Some(t) = self.resource_type {
+            sql.push(" AND resource_type = ").text(t);
+        }
+        if let Some(id) = self.id {
+            sql.push(" AND id = ").text(id);
+        }
+        if let Some(since) = self.since {
+            sql.push(" AND last_updated >= ").int(since);
+        }
+        if let (true, Some(seq)) = (with_cursor, self.before_seq) {
+            sql.push(" AND seq < ").int(seq);
+        }
+        sql
+    }
+}
+
+impl Store {
+    pub async fn history(
+        &self,
+        q: &HistoryQuery<'_>,
+        count: i64,
+    ) -> Result<Vec<HistoryEntry>, StoreError> {
+        let mut sql =
+            Sql::new("SELECT seq, resource_type, id, version, last_updated, method, json");
+        sql.append(&q.filter(true));
+        sql.push(" ORDER BY seq DESC LIMIT ").int(count);
+        let rows = sql.query().fetch_all(self.pool()).await?;
+        Ok(rows
+            .iter()
+            .map(|r| HistoryEntry {
+                version: version_from_row(r),
+                method: r.get(5),
+            })
+            .collect())
+    }
+
+    pub async fn history_total(&self, q: &HistoryQuery<'_>) -> Result<i64, StoreError> {
+        let mut sql = Sql::new("SELECT COUNT(*)");
+        sql.append(&q.filter(false));
+        Ok(sql.query().fetch_one(self.pool()).await?.get(0))
+    }
+}

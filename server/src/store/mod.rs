@@ -1,0 +1,135 @@
+//! Storage on SQLite (embedded default) or PostgreSQL (production), behind one API.
+//!
+//! Both backends run the same SQL through sqlx's `Any` driver; where dialects differ
+//! (row locks, advisory locks) the backend is asked. SQLite allows one writer at a time, so
+//! writes are serialized in-process instead of failing with `SQLITE_BUSY`.
+
+mod error;
+pub mod history;
+pub mod patients;
+pub mod resources;
+pub mod search;
+pub mod sql;
+pub mod tenants;
+pub mod write;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use error::StoreError;
+pub use write::WriteTx;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Store {
+    /// Connects and applies pending migrations. A missing SQLite file is created.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if url.starts_with("sqlite:") {
+            let url = if url.contains('?') {
+                url.to_string()
+            } else {
+                format!("{url}?mode=rwc")
+            };
+            (Backend::Sqlite, url)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::UnsupportedUrl);
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL lets readers proceed while the single writer commits.
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options)
+                    .await?
+            }
+        };
+        Ok(Self {
+            pool,
+            backend,
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
+        })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::migrate!("../migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("../migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Microseconds since the epoch, the unit every timestamp column uses.
+pub fn now_micros() -> i64 {
+    helsebro_mappings::dates::micros(time::OffsetDateTime::now_utc())
+}
+
+/// Reads a flag column: PostgreSQL answers BOOLEAN, SQLite INTEGER 0/1.
+pub fn flag(row: &sqlx::any::AnyRow, index: usize) -> bool {
+    use sqlx::Row;
+    row.try_get::<bool, _>(index)
+        .or_else(|_| row.try_get::<i64, _>(index).map(|v| v != 0))
+        .unwrap_or(false)
+}

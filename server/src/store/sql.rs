@@ -1,0 +1,103 @@
+//! SQL text with numbered placeholders, which both SQLite and PostgreSQL accept.
+
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::Any;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Text(String),
+    Int(i64),
+    Bool(bool),
+    Null,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Sql {
+    pub text: String,
+    pub args: Vec<Arg>,
+}
+
+impl Sql {
+    pub fn new(text: &str) -> Self {
+        Self {
+            text: text.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `arg`.
+    pub fn bind(&mut self, arg: Arg) -> &mut Self {
+        self.args.push(arg);
+        self.text.push('$');
+        self.text.push_str(&self.args.len().to_string());
+        self
+    }
+
+    pub fn text(&mut self, s: impl Into<String>) -> &mut Self {
+        self.bind(Arg::Text(s.into()))
+    }
+
+    pub fn int(&mut self, i: i64) -> &mut Self {
+        self.bind(Arg::Int(i))
+    }
+
+    /// Appends another fragment, renumbering its placeholders after ours.
+    pub fn append(&mut self, other: &Sql) -> &mut Self {
+        let offset = self.args.len();
+        let mut rest = other.text.as_str();
+        while let Some(pos) = rest.find('$') {
+            self.text.push_str(&rest[..pos]);
+            let digits: String = rest[pos + 1..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if digits.is_empty() {
+                self.text.push('$');
+                rest = &rest[pos + 1..];
+            } else {
+                let n: usize = digits.parse().expect("digits");
+                self.text.push('$');
+                self.text.push_str(&(n + offset).to_string());
+                rest = &rest[pos + 1 + digits.len()..];
+            }
+        }
+        self.text.push_str(rest);
+        self.args.extend(other.args.iter().cloned());
+        self
+    }
+
+    pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        let mut q = sqlx::query(&self.text);
+        for arg in &self.args {
+            q = match arg {
+                Arg::Text(s) => q.bind(s.as_str()),
+                Arg::Int(i) => q.bind(*i),
+                Arg::Bool(b) => q.bind(*b),
+                Arg::Null => q.bind(None::<String>),
+            };
+        }
+        q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appended_fragments_are_renumbered() {
+        let mut a = Sql::new("a = ");
+        a.int(1);
+        let mut b = Sql::new("b = ");
+        b.text("x").push(" AND c = ").int(2);
+        a.push(" AND ").append(&b);
+        assert_eq!(a.text, "a = $1 AND b = $2 AND c = $3");
+        assert_eq!(a.args.len(), 3);
+    }
+}

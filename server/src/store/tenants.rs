@@ -1,0 +1,55 @@
+use sqlx::Row;
+
+use super::{now_micros, Store, StoreError};
+use crate::tenant::Tenant;
+
+/// The tenant requests act for until authorization assigns tenants from tokens.
+pub const DEFAULT_TENANT_ID: &str = "default";
+
+pub struct NewTenant<'a> {
+    pub id: &'a str,
+    pub org_number: &'a str,
+    pub name: &'a str,
+    pub municipality_number: Option<&'a str>,
+    pub is_test: bool,
+}
+
+impl Store {
+    /// Creates the tenant if it does not exist, then returns it as stored.
+    pub async fn ensure_tenant(&self, t: &NewTenant<'_>) -> Result<Tenant, StoreError> {
+        sqlx::query(
+            "INSERT INTO tenants (id, org_number, name, municipality_number, is_test, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(t.id)
+        .bind(t.org_number)
+        .bind(t.name)
+        .bind(t.municipality_number)
+        .bind(t.is_test)
+        .bind(now_micros())
+        .execute(self.pool())
+        .await?;
+        sqlx::query("UPDATE tenants SET is_test = $1 WHERE id = $2")
+            .bind(t.is_test)
+            .bind(t.id)
+            .execute(self.pool())
+            .await?;
+        self.tenant(t.id).await?.ok_or(StoreError::Conflict)
+    }
+
+    pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, org_number, name, municipality_number, is_test FROM tenants WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| Tenant {
+            id: r.get(0),
+            org_number: r.get(1),
+            name: r.get(2),
+            municipality_number: r.get(3),
+            is_test: super::flag(&r, 4),
+        }))
+    }
+}

@@ -1,0 +1,248 @@
+//! The one path by which records change. In a single transaction it checks the resource,
+//! maps it to the platform record, saves the record, writes the new resource version with
+//! its search index, and commits — or changes nothing.
+
+use helsebro_mappings::dates::format_instant;
+use helsebro_mappings::index;
+use helsebro_mappings::MappingError;
+use helsebro_profiles::structure::{self, Severity, StructureIssue};
+use serde_json::{json, Map, Value};
+
+use crate::served::ServedType;
+use crate::store::sql::Sql;
+use crate::store::write::NewVersion;
+use crate::store::{now_micros, Store, StoreError};
+use crate::tenant::Tenant;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("the resource is not valid FHIR R4")]
+    Structure(Vec<StructureIssue>),
+    #[error("the resource breaks a platform or profile rule: {0}")]
+    Unprocessable(#[from] MappingError),
+    #[error("version {expected} was expected but the current version is {current}")]
+    VersionMismatch { expected: i64, current: String },
+    #[error("the conditional create matched {0} resources")]
+    AmbiguousCondition(usize),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A version the write path produced (or, for a matched conditional create, found).
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub id: String,
+    pub version: i64,
+    pub last_updated: i64,
+    pub json: String,
+    /// True when the resource did not exist (or was deleted) before this write.
+    pub created: bool,
+}
+
+pub enum DeleteOutcome {
+    Deleted {
+        version: i64,
+    },
+    /// Nothing to delete: unknown or already deleted. Not an error.
+    Nothing,
+}
+
+/// A conditional create's query, compiled by the search layer.
+pub struct Condition {
+    /// Writers deciding on the same key are serialized.
+    pub key: String,
+    /// Selects `seq, json` of up to two matches.
+    pub sql: Sql,
+}
+
+pub struct WritePath<'a> {
+    pub store: &'a Store,
+    pub tenant: &'a Tenant,
+}
+
+impl WritePath<'_> {
+    pub async fn create(
+        &self,
+        served: ServedType,
+        resource: Value,
+        condition: Option<Condition>,
+    ) -> Result<Written, WriteError> {
+        let record = self.check(served, &resource)?;
+        let mut tx = self.store.begin_write().await?;
+        if let Some(cond) = condition {
+            tx.lock_key(&cond.key).await?;
+            let found = tx.search_in_tx(&cond.sql).await?;
+            match found.as_slice() {
+                [] => {}
+                [(_, json)] => {
+                    let existing: Value = serde_json::from_str(json).unwrap_or(Value::Null);
+                    return Ok(Written {
+                        id: existing["id"].as_str().unwrap_or_default().to_string(),
+                        version: existing["meta"]["versionId"]
+                            .as_str()
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(1),
+                        last_updated: existing["meta"]["lastUpdated"]
+                            .as_str()
+                            .and_then(helsebro_mappings::dates::parse_range)
+                            .map_or(0, |r| r.low),
+                        json: json.clone(),
+                        created: false,
+                    });
+                }
+                many => return Err(WriteError::AmbiguousCondition(many.len())),
+            }
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let written = self
+            .save(&mut tx, served, &id, 1, "POST", resource, &record, true)
+            .await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// Update, or create with the client's id when none exists. `if_match` is the version
+    /// the client last saw.
+    pub async fn update(
+        &self,
+        served: ServedType,
+        id: &str,
+        resource: Value,
+        if_match: Option<i64>,
+    ) -> Result<Written, WriteError> {
+        let record = self.check(served, &resource)?;
+        let mut tx = self.store.begin_write().await?;
+        let current = tx.current(&self.tenant.id, served.name(), id).await?;
+        if let Some(expected) = if_match {
+            let matches = current
+                .as_ref()
+                .is_some_and(|c| !c.deleted && c.version == expected);
+            if !matches {
+                return Err(WriteError::VersionMismatch {
+                    expected,
+                    current: match &current {
+                        Some(c) if !c.deleted => c.version.to_string(),
+                        Some(_) => "deleted".into(),
+                        None => "none".into(),
+                    },
+                });
+            }
+        }
+        let (version, created) = match &current {
+            Some(c) => (c.version + 1, c.deleted),
+            None => (1, true),
+        };
+        let written = self
+            .save(
+                &mut tx, served, id, version, "PUT", resource, &record, created,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    pub async fn delete(&self, served: ServedType, id: &str) -> Result<DeleteOutcome, WriteError> {
+        let mut tx = self.store.begin_write().await?;
+        let Some(current) = tx.current(&self.tenant.id, served.name(), id).await? else {
+            return Ok(DeleteOutcome::Nothing);
+        };
+        if current.deleted {
+            return Ok(DeleteOutcome::Nothing);
+        }
+        let version = current.version + 1;
+        tx.delete_record(served, &self.tenant.id, id).await?;
+        tx.save_version(&NewVersion {
+            tenant_id: &self.tenant.id,
+            resource_type: served.name(),
+            id,
+            version,
+            last_updated: now_micros(),
+            method: "DELETE",
+            json: None,
+            index: &[],
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(DeleteOutcome::Deleted { version })
+    }
+
+    fn check(
+        &self,
+        served: ServedType,
+        resource: &Value,
+    ) -> Result<crate::served::Record, WriteError> {
+        let errors: Vec<_> = structure::check_resource(resource)
+            .into_iter()
+            .filter(|i| i.severity == Severity::Error)
+            .collect();
+        if !errors.is_empty() {
+            return Err(WriteError::Structure(errors));
+        }
+        Ok(served.to_record(resource, self.tenant)?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn save(
+        &self,
+        tx: &mut crate::store::WriteTx,
+        served: ServedType,
+        id: &str,
+        version: i64,
+        method: &str,
+        resource: Value,
+        record: &crate::served::Record,
+        created: bool,
+    ) -> Result<Written, WriteError> {
+        let last_updated = now_micros();
+        let resource = with_server_meta(resource, id, version, last_updated);
+        let json = serde_json::to_string(&resource).expect("JSON values always serialize");
+        let entries = index::extract(&resource, served.def().search_params);
+        tx.save_record(&self.tenant.id, id, record).await?;
+        tx.save_version(&NewVersion {
+            tenant_id: &self.tenant.id,
+            resource_type: served.name(),
+            id,
+            version,
+            last_updated,
+            method,
+            json: Some(&json),
+            index: &entries,
+        })
+        .await?;
+        Ok(Written {
+            id: id.to_string(),
+            version,
+            last_updated,
+            json,
+            created,
+        })
+    }
+}
+
+/// Sets `id`, `meta.versionId` and `meta.lastUpdated` (the server owns them) and puts
+/// `resourceType`, `id` and `meta` first, keeping the rest as the client wrote it.
+fn with_server_meta(resource: Value, id: &str, version: i64, last_updated: i64) -> Value {
+    let Value::Object(mut fields) = resource else {
+        return resource;
+    };
+    let mut meta = match fields.shift_remove("meta") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    meta.shift_remove("versionId");
+    meta.shift_remove("lastUpdated");
+    let mut ordered_meta = Map::new();
+    ordered_meta.insert("versionId".into(), json!(version.to_string()));
+    ordered_meta.insert("lastUpdated".into(), json!(format_instant(last_updated)));
+    ordered_meta.extend(meta);
+    let mut out = Map::new();
+    out.insert(
+        "resourceType".into(),
+        fields.shift_remove("resourceType").unwrap_or(Value::Null),
+    );
+    fields.shift_remove("id");
+    out.insert("id".into(), json!(id));
+    out.insert("meta".into(), Value::Object(ordered_meta));
+    out.extend(fields);
+    Value::Object(out)
+}

@@ -1,0 +1,244 @@
+//! Harness for black-box tests: the real router on an ephemeral port, on a fresh SQLite
+//! file or a fresh PostgreSQL database per test.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use helsebro::config::Config;
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::Value;
+
+pub use reqwest;
+pub use serde_json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Whether the default tenant accepts synthetic national identity numbers.
+    pub test_tenant: bool,
+    pub max_body_bytes: Option<usize>,
+    pub demo: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            test_tenant: true,
+            max_body_bytes: None,
+            demo: false,
+        }
+    }
+}
+
+pub struct TestServer {
+    /// The FHIR base, e.g. `http://127.0.0.1:40123/fhir`.
+    pub base: String,
+    pub root: String,
+    pub client: Client,
+    pub backend: Backend,
+    pub database_url: String,
+    _dir: Option<TempDir>,
+}
+
+/// The PostgreSQL server tests use; CI points it at the local cluster.
+pub fn postgres_admin_url() -> String {
+    std::env::var("HELSEBRO_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+static CLEANED: AtomicBool = AtomicBool::new(false);
+
+async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let admin = postgres_admin_url();
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect(
+        "PostgreSQL must be reachable for the PostgreSQL tests (HELSEBRO_TEST_POSTGRES_URL)",
+    );
+    if !CLEANED.swap(true, Ordering::SeqCst) {
+        // Databases left by an earlier, interrupted run.
+        let old: Vec<(String,)> = sqlx::query_as(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'hbtest\\_%' \
+             AND datname NOT IN (SELECT datname FROM pg_stat_activity WHERE datname IS NOT NULL)",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_or_default();
+        for (name,) in old {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                .execute(&mut conn)
+                .await;
+        }
+    }
+    let name = format!("hbtest_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let (prefix, _) = admin.rsplit_once('/').expect("URL has a database path");
+    format!("{prefix}/{name}")
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let p =
+            std::env::temp_dir().join(format!("helsebro-test-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&p).expect("temp dir");
+        TempDir(p)
+    }
+}
+
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub async fn start(backend: Backend) -> TestServer {
+    start_with(backend, Options::default()).await
+}
+
+pub async fn start_with(backend: Backend, options: Options) -> TestServer {
+    let (database_url, dir) = match backend {
+        Backend::Sqlite => {
+            let dir = TempDir::new();
+            let url = format!("sqlite://{}", dir.0.join("helsebro.db").display());
+            (url, Some(dir))
+        }
+        Backend::Postgres => (fresh_postgres_database().await, None),
+    };
+    start_on(backend, database_url, dir, options).await
+}
+
+/// Starts a server on an existing database (e.g. to check a restart keeps data).
+pub async fn start_on(
+    backend: Backend,
+    database_url: String,
+    dir: Option<TempDir>,
+    options: Options,
+) -> TestServer {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    let mut config = Config::new(addr, database_url.clone());
+    config.default_tenant_is_test = options.test_tenant;
+    config.demo = options.demo;
+    if let Some(max) = options.max_body_bytes {
+        config.max_body_bytes = max;
+    }
+    let state = helsebro::app::state(config).await.expect("server state");
+    let app = helsebro::app::router(state);
+    tokio::spawn(async move {
+        axum_serve(listener, app).await;
+    });
+    TestServer {
+        base: format!("http://{addr}/fhir"),
+        root: format!("http://{addr}"),
+        client: Client::new(),
+        backend,
+        database_url,
+        _dir: dir,
+    }
+}
+
+async fn axum_serve(listener: tokio::net::TcpListener, app: helsebro::app::AppRouter) {
+    let _ = helsebro::app::serve_router(listener, app).await;
+}
+
+impl TestServer {
+    /// `path` relative to the FHIR base (`Patient/1`) or absolute (`http://…`).
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            path.to_string()
+        } else {
+            format!("{}/{}", self.base, path.trim_start_matches('/'))
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.request(Method::DELETE, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path)
+            .header("Content-Type", "application/fhir+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn put_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PUT, path)
+            .header("Content-Type", "application/fhir+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates `resource` and returns the stored resource (with id and meta).
+    pub async fn create(&self, resource: &Value) -> Value {
+        let t = resource["resourceType"].as_str().expect("resourceType");
+        let r = self.post_json(t, resource).await;
+        let status = r.status();
+        let body: Value = r.json().await.expect("json body");
+        assert_eq!(status, 201, "create {t} failed: {body}");
+        body
+    }
+}
+
+/// The response body as JSON, asserting the status first.
+pub async fn json_with_status(r: Response, status: u16) -> Value {
+    let actual = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Runs each named `async fn(TestServer)` once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::start($crate::Backend::Sqlite).await).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::start($crate::Backend::Postgres).await).await
+                }
+            }
+        )+
+    };
+}
