@@ -1,5 +1,7 @@
-use helsebro_mappings::index::{ParamKind, SearchParamDef};
-use helsebro_mappings::patient;
+use helsebro_mappings::index::{ParamKind, SearchParamDef, PARAM};
+use helsebro_mappings::{
+    communication, medication_statement, observation, organization, patient, practitioner,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interaction {
@@ -45,6 +47,7 @@ pub const COMMON_PARAMS: &[SearchParamDef] = &[
         paths: &[],
         definition: "http://hl7.org/fhir/SearchParameter/Resource-id",
         documentation: "Logical id of the resource",
+        ..PARAM
     },
     SearchParamDef {
         name: "_lastUpdated",
@@ -52,6 +55,7 @@ pub const COMMON_PARAMS: &[SearchParamDef] = &[
         paths: &[],
         definition: "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated",
         documentation: "When the resource version last changed",
+        ..PARAM
     },
 ];
 
@@ -66,12 +70,44 @@ const ALL_INTERACTIONS: &[Interaction] = &[
     Interaction::SearchType,
 ];
 
-pub const SERVED: &[ResourceDef] = &[ResourceDef {
-    type_name: "Patient",
-    supported_profile: Some(patient::PROFILE),
-    search_params: patient::SEARCH_PARAMS,
-    interactions: ALL_INTERACTIONS,
-}];
+pub const SERVED: &[ResourceDef] = &[
+    ResourceDef {
+        type_name: "Patient",
+        supported_profile: Some(patient::PROFILE),
+        search_params: patient::SEARCH_PARAMS,
+        interactions: ALL_INTERACTIONS,
+    },
+    ResourceDef {
+        type_name: "Observation",
+        supported_profile: Some(observation::PROFILE_VITAL),
+        search_params: observation::SEARCH_PARAMS,
+        interactions: ALL_INTERACTIONS,
+    },
+    ResourceDef {
+        type_name: "Communication",
+        supported_profile: Some(communication::PROFILE),
+        search_params: communication::SEARCH_PARAMS,
+        interactions: ALL_INTERACTIONS,
+    },
+    ResourceDef {
+        type_name: "MedicationStatement",
+        supported_profile: Some(medication_statement::PROFILE),
+        search_params: medication_statement::SEARCH_PARAMS,
+        interactions: ALL_INTERACTIONS,
+    },
+    ResourceDef {
+        type_name: "Practitioner",
+        supported_profile: Some(practitioner::PROFILE),
+        search_params: practitioner::SEARCH_PARAMS,
+        interactions: ALL_INTERACTIONS,
+    },
+    ResourceDef {
+        type_name: "Organization",
+        supported_profile: Some(organization::PROFILE),
+        search_params: organization::SEARCH_PARAMS,
+        interactions: ALL_INTERACTIONS,
+    },
+];
 
 pub fn find(type_name: &str) -> Option<&'static ResourceDef> {
     SERVED.iter().find(|d| d.type_name == type_name)

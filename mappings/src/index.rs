@@ -14,6 +14,11 @@ pub enum ParamKind {
     Token,
     String,
     Date,
+    Reference,
+    Quantity,
+    /// A token and a quantity on the same element (`code-value-quantity`): `paths` name the
+    /// elements that carry both a `code` and a `value[x]` Quantity.
+    TokenQuantity,
 }
 
 impl ParamKind {
@@ -22,6 +27,9 @@ impl ParamKind {
             ParamKind::Token => "token",
             ParamKind::String => "string",
             ParamKind::Date => "date",
+            ParamKind::Reference => "reference",
+            ParamKind::Quantity => "quantity",
+            ParamKind::TokenQuantity => "composite",
         }
     }
 }
@@ -35,9 +43,21 @@ pub struct SearchParamDef {
     /// The canonical SearchParameter this one implements, for the CapabilityStatement.
     pub definition: &'static str,
     pub documentation: &'static str,
+    /// For references: the resource types the parameter may point to (empty: any).
+    pub targets: &'static [&'static str],
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The base for parameter definitions: `SearchParamDef { name: "…", ..PARAM }`.
+pub const PARAM: SearchParamDef = SearchParamDef {
+    name: "",
+    kind: ParamKind::Token,
+    paths: &[],
+    definition: "",
+    documentation: "",
+    targets: &[],
+};
+
+#[derive(Debug, Clone, PartialEq)]
 pub enum IndexValue {
     Token {
         system: Option<String>,
@@ -48,9 +68,30 @@ pub enum IndexValue {
         exact: String,
     },
     Date(DateRange),
+    /// A literal reference, split into type and id when it is relative (`Patient/1`) or
+    /// absolute with a recognisable `Type/id` tail; `url` keeps absolute references.
+    Reference {
+        target_type: Option<String>,
+        target_id: Option<String>,
+        url: Option<String>,
+    },
+    Quantity(QuantityValue),
+    TokenQuantity {
+        system: Option<String>,
+        code: String,
+        quantity: QuantityValue,
+    },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuantityValue {
+    pub value: f64,
+    pub system: Option<String>,
+    pub code: Option<String>,
+    pub unit: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct IndexEntry {
     pub param: &'static str,
     pub value: IndexValue,
@@ -78,10 +119,14 @@ pub fn extract(resource: &Value, params: &[SearchParamDef]) -> Vec<IndexEntry> {
 }
 
 /// The values at `path`, with arrays flattened at every step.
+/// The empty path selects `root` itself.
 pub fn select<'a>(root: &'a Value, path: &str) -> Vec<&'a Value> {
     let mut current = vec![root];
+    if path.is_empty() {
+        return current;
+    }
     for step in path.split('.') {
-        let (name, filter) = match step.split_once('[') {
+        let (name, filter) = match step.split_once('[').filter(|_| !step.ends_with("[x]")) {
             Some((n, rest)) => {
                 let cond = rest.trim_end_matches(']');
                 (n, cond.split_once('='))
@@ -143,7 +188,70 @@ fn index_node(def: &SearchParamDef, node: &Value, out: &mut Vec<IndexEntry>) {
                 push(IndexValue::Date(range));
             }
         }
+        ParamKind::Reference => {
+            if let Some(r) = node.get("reference").and_then(Value::as_str) {
+                let (target_type, target_id, url) = split_reference(r);
+                push(IndexValue::Reference {
+                    target_type,
+                    target_id,
+                    url,
+                });
+            }
+        }
+        ParamKind::Quantity => {
+            if let Some(q) = quantity(node) {
+                push(IndexValue::Quantity(q));
+            }
+        }
+        ParamKind::TokenQuantity => {
+            let Some(q) = choice_value(node, "value").and_then(quantity) else {
+                return;
+            };
+            for code in node.get("code").map(tokens).unwrap_or_default() {
+                push(IndexValue::TokenQuantity {
+                    system: code.0,
+                    code: code.1,
+                    quantity: q.clone(),
+                });
+            }
+        }
     }
+}
+
+/// `Type/id`, `Type/id/_history/n` or an absolute URL ending in `Type/id` → (type, id, url).
+/// Contained (`#x`) and other references keep only their text.
+pub fn split_reference(r: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let path = r.split("/_history/").next().unwrap_or(r);
+    let absolute = path.contains("://") || path.starts_with("urn:");
+    let mut parts = path.rsplit('/');
+    let (id, ty) = (parts.next(), parts.next());
+    match (ty, id) {
+        (Some(t), Some(i))
+            if !t.is_empty()
+                && t.starts_with(|c: char| c.is_ascii_uppercase())
+                && t.chars().all(|c| c.is_ascii_alphanumeric())
+                && !i.is_empty() =>
+        {
+            let url = absolute.then(|| path.to_string());
+            (Some(t.to_string()), Some(i.to_string()), url)
+        }
+        _ => (None, None, Some(r.to_string())),
+    }
+}
+
+fn quantity(node: &Value) -> Option<QuantityValue> {
+    let value = node.get("value")?;
+    let value = match value {
+        Value::Number(n) => n.as_f64()?,
+        _ => return None,
+    };
+    let s = |k: &str| node.get(k).and_then(Value::as_str).map(str::to_string);
+    Some(QuantityValue {
+        value,
+        system: s("system"),
+        code: s("code"),
+        unit: s("unit"),
+    })
 }
 
 fn tokens(node: &Value) -> Vec<(Option<String>, String)> {
@@ -236,36 +344,31 @@ mod tests {
             name: "identifier",
             kind: ParamKind::Token,
             paths: &["identifier"],
-            definition: "",
-            documentation: "",
+            ..PARAM
         },
         SearchParamDef {
             name: "phone",
             kind: ParamKind::Token,
             paths: &["telecom[system=phone]"],
-            definition: "",
-            documentation: "",
+            ..PARAM
         },
         SearchParamDef {
             name: "name",
             kind: ParamKind::String,
             paths: &["name"],
-            definition: "",
-            documentation: "",
+            ..PARAM
         },
         SearchParamDef {
             name: "birthdate",
             kind: ParamKind::Date,
             paths: &["birthDate"],
-            definition: "",
-            documentation: "",
+            ..PARAM
         },
         SearchParamDef {
             name: "gender",
             kind: ParamKind::Token,
             paths: &["gender"],
-            definition: "",
-            documentation: "",
+            ..PARAM
         },
     ];
 

@@ -8,8 +8,8 @@
 use helsebro_profiles::identifiers::{self, NationalId, NationalIdKind};
 use serde_json::{json, Map, Value};
 
-use crate::index::{ParamKind, SearchParamDef};
-use crate::json::{items, object_mut, set_or_remove, str_of};
+use crate::index::{ParamKind, SearchParamDef, PARAM};
+use crate::json::{array_mut, drop_if_empty, items, object_mut, set_or_remove, str_of};
 use crate::{MappingError, MappingIssue};
 
 pub const PROFILE: &str = "http://hl7.no/fhir/StructureDefinition/no-basis-Patient";
@@ -93,6 +93,7 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         paths: &["identifier"],
         definition: "http://hl7.org/fhir/SearchParameter/Patient-identifier",
         documentation: "A patient identifier (system|value); search national identity numbers with POST _search",
+        ..PARAM
     },
     SearchParamDef {
         name: "family",
@@ -100,6 +101,7 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         paths: &["name.family"],
         definition: "http://hl7.org/fhir/SearchParameter/individual-family",
         documentation: "A portion of the family name",
+        ..PARAM
     },
     SearchParamDef {
         name: "given",
@@ -107,6 +109,7 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         paths: &["name.given"],
         definition: "http://hl7.org/fhir/SearchParameter/individual-given",
         documentation: "A portion of a given name",
+        ..PARAM
     },
     SearchParamDef {
         name: "name",
@@ -114,6 +117,7 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         paths: &["name"],
         definition: "http://hl7.org/fhir/SearchParameter/Patient-name",
         documentation: "A portion of any part of a name (family, given, prefix, suffix, text)",
+        ..PARAM
     },
     SearchParamDef {
         name: "birthdate",
@@ -121,6 +125,7 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         paths: &["birthDate"],
         definition: "http://hl7.org/fhir/SearchParameter/individual-birthdate",
         documentation: "The patient's date of birth",
+        ..PARAM
     },
     SearchParamDef {
         name: "gender",
@@ -128,6 +133,7 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         paths: &["gender"],
         definition: "http://hl7.org/fhir/SearchParameter/individual-gender",
         documentation: "Gender of the patient",
+        ..PARAM
     },
     SearchParamDef {
         name: "address-postalcode",
@@ -135,6 +141,7 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         paths: &["address.postalCode"],
         definition: "http://hl7.org/fhir/SearchParameter/individual-address-postalcode",
         documentation: "A postal code specified in an address",
+        ..PARAM
     },
     SearchParamDef {
         name: "phone",
@@ -142,6 +149,7 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         paths: &["telecom[system=phone]"],
         definition: "http://hl7.org/fhir/SearchParameter/individual-phone",
         documentation: "A phone number",
+        ..PARAM
     },
     SearchParamDef {
         name: "email",
@@ -149,6 +157,7 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         paths: &["telecom[system=email]"],
         definition: "http://hl7.org/fhir/SearchParameter/individual-email",
         documentation: "An e-mail address",
+        ..PARAM
     },
     SearchParamDef {
         name: "telecom",
@@ -156,6 +165,7 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         paths: &["telecom"],
         definition: "http://hl7.org/fhir/SearchParameter/individual-telecom",
         documentation: "The value in any kind of telecom detail",
+        ..PARAM
     },
     SearchParamDef {
         name: "active",
@@ -163,6 +173,7 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         paths: &["active"],
         definition: "http://hl7.org/fhir/SearchParameter/Patient-active",
         documentation: "Whether the patient record is active",
+        ..PARAM
     },
 ];
 
@@ -219,11 +230,8 @@ fn check_national_ids(
         };
         match identifiers::check_national_identifier(system, value, tenant.is_test) {
             None => {}
-            Some(Ok(id)) => {
-                if first.is_none() && is_current(identifier) {
-                    first = Some(id);
-                }
-            }
+            Some(Ok(id)) if first.is_none() && is_current(identifier) => first = Some(id),
+            Some(Ok(_)) => {}
             Some(Err(e)) => issues.push(MappingIssue {
                 expression: format!("Patient.identifier[{i}].value"),
                 message: format!(
@@ -431,23 +439,7 @@ pub fn patient_to_fhir(
     resource
 }
 
-fn array_mut<'a>(obj: &'a mut Map<String, Value>, key: &str) -> &'a mut Vec<Value> {
-    let entry = obj.entry(key.to_string()).or_insert_with(|| json!([]));
-    if !entry.is_array() {
-        *entry = json!([entry.take()]);
-    }
-    entry.as_array_mut().expect("just made an array")
-}
 
-fn drop_if_empty(obj: &mut Map<String, Value>, key: &str) {
-    if obj
-        .get(key)
-        .and_then(Value::as_array)
-        .is_some_and(Vec::is_empty)
-    {
-        obj.shift_remove(key);
-    }
-}
 
 fn patch_national_id(obj: &mut Map<String, Value>, id: Option<&NationalId>) {
     let list = array_mut(obj, "identifier");
@@ -501,9 +493,8 @@ fn patch_name(obj: &mut Map<String, Value>, record: &PatientRecord) {
         "extension",
         (!extensions.is_empty()).then(|| json!(extensions)),
     );
-    if n.is_empty() {
-        names.retain(|v| v.as_object().is_some_and(|o| !o.is_empty()));
-    }
+    // A name reduced to its `use` says nothing any more.
+    names.retain(|v| v.as_object().is_some_and(|o| o.keys().any(|k| k != "use")));
     drop_if_empty(obj, "name");
 }
 

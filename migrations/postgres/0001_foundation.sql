@@ -13,11 +13,14 @@ CREATE TABLE practitioners (
     tenant_id   TEXT NOT NULL REFERENCES tenants(id),
     id          TEXT NOT NULL,
     hpr_number  TEXT,
-    family_name TEXT NOT NULL,
-    given_names TEXT NOT NULL,
+    national_id TEXT,
+    family_name TEXT,
+    given_names TEXT,
     email       TEXT,
     phone       TEXT,
     username    TEXT,
+    active      BOOLEAN,
+    deleted     BOOLEAN NOT NULL DEFAULT FALSE,
     PRIMARY KEY (tenant_id, id)
 );
 CREATE UNIQUE INDEX practitioners_username ON practitioners (tenant_id, username);
@@ -99,7 +102,8 @@ CREATE TABLE search_string (
     tenant_id     TEXT NOT NULL,
     resource_type TEXT NOT NULL,
     param         TEXT NOT NULL,
-    normalized    TEXT NOT NULL,
+    -- "C" collation lets `LIKE 'prefix%'` use the index.
+    normalized    TEXT COLLATE "C" NOT NULL,
     exact         TEXT NOT NULL
 );
 CREATE INDEX search_string_lookup ON search_string (tenant_id, resource_type, param, normalized, resource_seq);
@@ -117,3 +121,10 @@ CREATE TABLE search_date (
 );
 CREATE INDEX search_date_lookup ON search_date (tenant_id, resource_type, param, low, high, resource_seq);
 CREATE INDEX search_date_owner ON search_date (resource_seq);
+
+-- Index tables grow in bulk (imports, demo data); keep planner statistics fresh so that
+-- searches keep using the lookup indexes.
+ALTER TABLE resources SET (autovacuum_analyze_scale_factor = 0.02);
+ALTER TABLE search_token SET (autovacuum_analyze_scale_factor = 0.02);
+ALTER TABLE search_string SET (autovacuum_analyze_scale_factor = 0.02);
+ALTER TABLE search_date SET (autovacuum_analyze_scale_factor = 0.02);

@@ -14,11 +14,14 @@ CREATE TABLE practitioners (
     tenant_id   TEXT NOT NULL REFERENCES tenants(id),
     id          TEXT NOT NULL,
     hpr_number  TEXT,
-    family_name TEXT NOT NULL,
-    given_names TEXT NOT NULL,
+    national_id TEXT,
+    family_name TEXT,
+    given_names TEXT,
     email       TEXT,
     phone       TEXT,
     username    TEXT,
+    active      INTEGER,
+    deleted     INTEGER NOT NULL DEFAULT FALSE,
     PRIMARY KEY (tenant_id, id)
 );
 CREATE UNIQUE INDEX practitioners_username ON practitioners (tenant_id, username);

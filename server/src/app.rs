@@ -28,7 +28,7 @@ pub enum AppError {
 pub async fn state(config: Config) -> Result<AppState, AppError> {
     let store = Store::open(&config.database_url).await?;
     let is_test = config.default_tenant_is_test || config.demo;
-    let tenant = store
+    let mut tenant = store
         .ensure_tenant(&NewTenant {
             id: DEFAULT_TENANT_ID,
             org_number: crate::demo::DEMO_ORG_NUMBER,
@@ -37,6 +37,10 @@ pub async fn state(config: Config) -> Result<AppState, AppError> {
             is_test,
         })
         .await?;
+    if config.demo && !tenant.is_test {
+        store.mark_test_tenant(&tenant.id).await?;
+        tenant.is_test = true;
+    }
     if config.demo {
         crate::demo::load_if_empty(&store, &tenant)
             .await

@@ -135,6 +135,7 @@ pub async fn load_if_empty(store: &Store, tenant: &Tenant) -> Result<(), WriteEr
         .await
         .map_err(crate::store::StoreError::from)?;
     }
+    store.analyze().await.map_err(WriteError::Store)?;
     tracing::info!("demo data loaded");
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod app;
 pub mod config;
 pub mod demo;
 pub mod fhir;
+pub mod import;
 pub mod served;
 pub mod store;
 pub mod tenant;

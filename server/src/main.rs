@@ -34,6 +34,13 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Load a platform export (one JSON record a line) through the FHIR mapping and checks.
+    Import {
+        #[arg(long, env = "HELSEBRO_DATABASE_URL", default_value = "sqlite://helsebro.db")]
+        database: String,
+        /// The export file (see docs/import-format.md).
+        file: std::path::PathBuf,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[arg(long, env = "HELSEBRO_DATABASE_URL")]
@@ -75,10 +82,38 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             tracing::info!(address = %listener.local_addr()?, base = %config.base_url, "listening");
             helsebro::app::serve(listener, config).await?;
         }
+        Command::Import { database, file } => import(&database, &file).await?,
         Command::Migrate { database } => {
             Store::open(&database).await?;
             println!("migrations applied");
         }
     }
+    Ok(())
+}
+
+async fn import(database: &str, file: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::BufRead;
+    let total = std::io::BufReader::new(std::fs::File::open(file)?).lines().count();
+    let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, database)).await?;
+    let bar = indicatif::ProgressBar::new(total as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines  {per_sec}  eta {eta}")?,
+    );
+    let started = std::time::Instant::now();
+    let reader = std::io::BufReader::new(std::fs::File::open(file)?);
+    let report = helsebro::import::import(&state.store, &state.tenant, reader, |n| bar.set_position(n as u64)).await?;
+    bar.finish_and_clear();
+    state.store.analyze().await?;
+    for (line, reason) in &report.rejected {
+        eprintln!("line {line}: {reason}");
+    }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "imported {} records, rejected {} lines, in {:.1} s ({:.0} records/s)",
+        report.imported,
+        report.rejected.len(),
+        secs,
+        report.imported as f64 / secs.max(1e-9)
+    );
     Ok(())
 }

@@ -2,35 +2,74 @@
 //! and which platform record a write changes.
 
 use helsebro_conformance::registry::{self, ResourceDef};
-use helsebro_mappings::patient::{self, PatientRecord};
-use helsebro_mappings::MappingError;
+use helsebro_mappings::{
+    communication, medication_statement, observation, organization, patient, practitioner,
+    MappingError,
+};
 use serde_json::Value;
 
+use crate::store::records::{
+    measurement_columns, medication_plan_columns, message_columns, organization_columns,
+    patient_columns, practitioner_columns,
+};
 use crate::store::{StoreError, WriteTx};
 use crate::tenant::Tenant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServedType {
     Patient,
+    Observation,
+    Communication,
+    MedicationStatement,
+    Practitioner,
+    Organization,
 }
 
 /// The platform record a resource maps to.
 #[derive(Debug, Clone)]
 pub enum Record {
-    Patient(PatientRecord),
+    Patient(patient::PatientRecord),
+    Measurement(observation::MeasurementRecord),
+    Message(communication::MessageRecord),
+    MedicationPlan(medication_statement::MedicationPlanRecord),
+    Practitioner(practitioner::PractitionerRecord),
+    Organization(organization::OrganizationRecord),
 }
 
 impl ServedType {
+    pub const ALL: [ServedType; 6] = [
+        ServedType::Patient,
+        ServedType::Observation,
+        ServedType::Communication,
+        ServedType::MedicationStatement,
+        ServedType::Practitioner,
+        ServedType::Organization,
+    ];
+
     pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "Patient" => Some(ServedType::Patient),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|t| t.name() == name)
     }
 
     pub fn name(self) -> &'static str {
         match self {
             ServedType::Patient => "Patient",
+            ServedType::Observation => "Observation",
+            ServedType::Communication => "Communication",
+            ServedType::MedicationStatement => "MedicationStatement",
+            ServedType::Practitioner => "Practitioner",
+            ServedType::Organization => "Organization",
+        }
+    }
+
+    /// The platform table holding this type's records.
+    pub fn record_table(self) -> &'static str {
+        match self {
+            ServedType::Patient => "patients",
+            ServedType::Observation => "measurements",
+            ServedType::Communication => "messages",
+            ServedType::MedicationStatement => "medication_plans",
+            ServedType::Practitioner => "practitioners",
+            ServedType::Organization => "organizations",
         }
     }
 
@@ -39,10 +78,37 @@ impl ServedType {
     }
 
     pub fn to_record(self, resource: &Value, tenant: &Tenant) -> Result<Record, MappingError> {
-        match self {
-            ServedType::Patient => {
-                patient::patient_from_fhir(resource, &tenant.mapping_context()).map(Record::Patient)
+        let ctx = tenant.mapping_context();
+        Ok(match self {
+            ServedType::Patient => Record::Patient(patient::patient_from_fhir(resource, &ctx)?),
+            ServedType::Observation => {
+                Record::Measurement(observation::observation_from_fhir(resource, &ctx)?)
             }
+            ServedType::Communication => {
+                Record::Message(communication::communication_from_fhir(resource, &ctx)?)
+            }
+            ServedType::MedicationStatement => Record::MedicationPlan(
+                medication_statement::medication_statement_from_fhir(resource, &ctx)?,
+            ),
+            ServedType::Practitioner => {
+                Record::Practitioner(practitioner::practitioner_from_fhir(resource, &ctx)?)
+            }
+            ServedType::Organization => {
+                Record::Organization(organization::organization_from_fhir(resource, &ctx)?)
+            }
+        })
+    }
+}
+
+impl Record {
+    fn table_and_columns(&self) -> (&'static str, Vec<(&'static str, crate::store::sql::Arg)>) {
+        match self {
+            Record::Patient(r) => ("patients", patient_columns(r)),
+            Record::Measurement(r) => ("measurements", measurement_columns(r)),
+            Record::Message(r) => ("messages", message_columns(r)),
+            Record::MedicationPlan(r) => ("medication_plans", medication_plan_columns(r)),
+            Record::Practitioner(r) => ("practitioners", practitioner_columns(r)),
+            Record::Organization(r) => ("organizations", organization_columns(r)),
         }
     }
 }
@@ -54,9 +120,8 @@ impl WriteTx {
         id: &str,
         record: &Record,
     ) -> Result<(), StoreError> {
-        match record {
-            Record::Patient(p) => self.upsert_patient(tenant_id, id, p).await,
-        }
+        let (table, columns) = record.table_and_columns();
+        self.upsert_record(table, tenant_id, id, columns).await
     }
 
     pub async fn delete_record(
@@ -65,8 +130,6 @@ impl WriteTx {
         tenant_id: &str,
         id: &str,
     ) -> Result<(), StoreError> {
-        match served {
-            ServedType::Patient => self.mark_patient_deleted(tenant_id, id).await,
-        }
+        self.mark_record_deleted(served.record_table(), tenant_id, id).await
     }
 }

@@ -4,14 +4,15 @@
 
 use helsebro_mappings::dates::format_instant;
 use helsebro_mappings::index;
-use helsebro_mappings::MappingError;
+use helsebro_mappings::references::literal_references;
+use helsebro_mappings::{MappingError, MappingIssue};
 use helsebro_profiles::structure::{self, Severity, StructureIssue};
 use serde_json::{json, Map, Value};
 
 use crate::served::ServedType;
 use crate::store::sql::Sql;
 use crate::store::write::NewVersion;
-use crate::store::{now_micros, Store, StoreError};
+use crate::store::{now_micros, Store, StoreError, WriteTx};
 use crate::tenant::Tenant;
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +94,7 @@ impl WritePath<'_> {
                 many => return Err(WriteError::AmbiguousCondition(many.len())),
             }
         }
+        self.check_references(&mut tx, &resource).await?;
         let id = uuid::Uuid::new_v4().to_string();
         let written = self
             .save(&mut tx, served, &id, 1, "POST", resource, &record, true)
@@ -128,6 +130,7 @@ impl WritePath<'_> {
                 });
             }
         }
+        self.check_references(&mut tx, &resource).await?;
         let (version, created) = match &current {
             Some(c) => (c.version + 1, c.deleted),
             None => (1, true),
@@ -181,10 +184,35 @@ impl WritePath<'_> {
         Ok(served.to_record(resource, self.tenant)?)
     }
 
+    /// References to the types this server serves must point at a resource of the same
+    /// tenant that exists; references to other types are kept as written.
+    async fn check_references(&self, tx: &mut WriteTx, resource: &Value) -> Result<(), WriteError> {
+        let mut issues = Vec::new();
+        for r in literal_references(resource) {
+            if ServedType::from_name(&r.target_type).is_none() {
+                continue;
+            }
+            if !tx.exists(&self.tenant.id, &r.target_type, &r.target_id).await? {
+                issues.push(MappingIssue {
+                    message: format!(
+                        "{}/{} does not exist on this server (references to {} must resolve)",
+                        r.target_type, r.target_id, r.target_type
+                    ),
+                    expression: r.expression,
+                });
+            }
+        }
+        if issues.is_empty() {
+            Ok(())
+        } else {
+            Err(WriteError::Unprocessable(MappingError { issues }))
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn save(
         &self,
-        tx: &mut crate::store::WriteTx,
+        tx: &mut WriteTx,
         served: ServedType,
         id: &str,
         version: i64,

@@ -1,1 +1,217 @@
-fn main() {}
+//! `helsebro-bench`: loads synthetic patients into a fresh database through the HTTP API and
+//! reports throughput and latency percentiles for create, read and search, on SQLite and
+//! PostgreSQL. The server runs in-process on an ephemeral port; client and server share the
+//! machine, so compare figures as ratios between backends and runs, not as absolutes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use hdrhistogram::Histogram;
+use helsebro::config::Config;
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(about = "Benchmark Helsebro's Patient API on SQLite and PostgreSQL")]
+struct Args {
+    /// sqlite, postgres or both.
+    #[arg(long, default_value = "both")]
+    backend: String,
+    /// Patients to load before measuring reads and searches.
+    #[arg(long, default_value_t = 5000)]
+    patients: usize,
+    /// Requests per measured phase (read, search).
+    #[arg(long, default_value_t = 5000)]
+    requests: usize,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Admin URL of the PostgreSQL server (a database is created and dropped).
+    #[arg(long, env = "HELSEBRO_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    postgres_url: String,
+}
+
+const FAMILIES: &[&str] = &["Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Kristiansen", "Jensen", "Karlsen"];
+const ID_SYSTEM: &str = "urn:oid:2.16.578.1.12.4.1.2.9999";
+
+fn patient(i: usize) -> serde_json::Value {
+    json!({
+        "resourceType": "Patient",
+        "identifier": [{"system": ID_SYSTEM, "value": format!("bench-{i}")}],
+        "name": [{"use": "official", "family": FAMILIES[i % FAMILIES.len()], "given": [format!("Given{i}")]}],
+        "gender": if i % 2 == 0 { "female" } else { "male" },
+        "birthDate": format!("19{:02}-{:02}-{:02}", 30 + i % 60, 1 + i % 12, 1 + i % 28),
+        "telecom": [{"system": "phone", "value": format!("+47 4{:07}", i)}],
+        "address": [{"use": "home", "line": [format!("Benkveien {i}")], "postalCode": format!("{:04}", i % 9999), "city": "Bergen"}],
+        "active": true
+    })
+}
+
+struct Phase {
+    name: &'static str,
+    count: usize,
+    elapsed: Duration,
+    latencies: Histogram<u64>,
+    errors: usize,
+}
+
+impl Phase {
+    fn print(&self, backend: &str) {
+        let ms = |q: f64| self.latencies.value_at_quantile(q) as f64 / 1000.0;
+        println!(
+            "{backend:<9} {:<18} {:>7} req {:>9.0} req/s  p50 {:>6.2} ms  p95 {:>6.2} ms  p99 {:>6.2} ms  errors {}",
+            self.name,
+            self.count,
+            self.count as f64 / self.elapsed.as_secs_f64(),
+            ms(0.50),
+            ms(0.95),
+            ms(0.99),
+            self.errors
+        );
+    }
+}
+
+/// Runs `n` requests over `concurrency` workers; `make(i)` builds request `i`.
+async fn run_phase<F>(name: &'static str, n: usize, concurrency: usize, make: F) -> Phase
+where
+    F: Fn(usize) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let make = Arc::new(make);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let make = make.clone();
+        let next = next.clone();
+        workers.push(tokio::spawn(async move {
+            let mut hist = Histogram::<u64>::new(3).expect("histogram");
+            let mut errors = 0;
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let t = Instant::now();
+                match make(i).send().await {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                    }
+                    _ => errors += 1,
+                }
+                hist.record(t.elapsed().as_micros() as u64).ok();
+            }
+            (hist, errors)
+        }));
+    }
+    let mut latencies = Histogram::<u64>::new(3).expect("histogram");
+    let mut errors = 0;
+    for w in workers {
+        let (h, e) = w.await.expect("worker");
+        latencies.add(h).expect("same bounds");
+        errors += e;
+    }
+    Phase { name, count: n, elapsed: start.elapsed(), latencies, errors }
+}
+
+async fn bench_backend(label: &str, database_url: String, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let database_url_for_analyze = database_url.clone();
+    let config = Config::new(addr, database_url);
+    let state = helsebro::app::state(config).await?;
+    tokio::spawn(helsebro::app::serve_router(listener, helsebro::app::router(state)));
+    let base = format!("http://{addr}/fhir");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+
+    let (c, b) = (client.clone(), base.clone());
+    let create = run_phase("create", args.patients, args.concurrency, move |i| {
+        c.post(format!("{b}/Patient"))
+            .header("Content-Type", "application/fhir+json")
+            .header("Prefer", "return=minimal")
+            .body(patient(i).to_string())
+    })
+    .await;
+    create.print(label);
+    // What autovacuum does shortly after a bulk load in production.
+    helsebro::store::Store::connect(&database_url_for_analyze).await?.analyze().await?;
+
+    // Collect the ids through paging, as a client would.
+    let mut ids = Vec::with_capacity(args.patients);
+    let mut url = Some(format!("{base}/Patient?_count=1000&_elements=id"));
+    while let Some(u) = url {
+        let page: serde_json::Value = client.get(&u).send().await?.json().await?;
+        for e in page["entry"].as_array().into_iter().flatten() {
+            ids.push(e["resource"]["id"].as_str().unwrap_or_default().to_string());
+        }
+        url = page["link"].as_array().into_iter().flatten()
+            .find(|l| l["relation"] == "next")
+            .and_then(|l| l["url"].as_str().map(str::to_string));
+    }
+    let ids = Arc::new(ids);
+
+    let (c, b, i2) = (client.clone(), base.clone(), ids.clone());
+    run_phase("read", args.requests, args.concurrency, move |i| {
+        c.get(format!("{b}/Patient/{}", i2[(i * 7919) % i2.len()]))
+    })
+    .await
+    .print(label);
+
+    let (c, b, n) = (client.clone(), base.clone(), args.patients);
+    run_phase("search identifier", args.requests, args.concurrency, move |i| {
+        c.post(format!("{b}/Patient/_search"))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("identifier={ID_SYSTEM}|bench-{}", (i * 7919) % n))
+    })
+    .await
+    .print(label);
+
+    let (c, b) = (client.clone(), base.clone());
+    run_phase("search family+gen", args.requests, args.concurrency, move |i| {
+        c.get(format!(
+            "{b}/Patient?family={}&gender=female&_count=10&_total=none",
+            FAMILIES[i % FAMILIES.len()]
+        ))
+    })
+    .await
+    .print(label);
+
+    let (c, b) = (client.clone(), base.clone());
+    run_phase("search birthdate", args.requests, args.concurrency, move |i| {
+        c.get(format!("{b}/Patient?birthdate=ge19{:02}-01-01&birthdate=lt19{:02}-01-01&_count=10", 30 + i % 50, 31 + i % 50))
+    })
+    .await
+    .print(label);
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    println!(
+        "helsebro-bench: {} patients, {} requests per phase, {} concurrent clients, {} cores",
+        args.patients,
+        args.requests,
+        args.concurrency,
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    if matches!(args.backend.as_str(), "sqlite" | "both") {
+        let dir = std::env::temp_dir().join(format!("helsebro-bench-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir)?;
+        let url = format!("sqlite://{}", dir.join("bench.db").display());
+        let result = bench_backend("sqlite", url, &args).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        result?;
+    }
+    if matches!(args.backend.as_str(), "postgres" | "both") {
+        use sqlx::Connection;
+        let name = format!("hbbench_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(&args.postgres_url).await?;
+        sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await?;
+        let (prefix, _) = args.postgres_url.rsplit_once('/').ok_or("bad postgres URL")?;
+        let result = bench_backend("postgres", format!("{prefix}/{name}"), &args).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).await;
+        result?;
+    }
+    Ok(())
+}

@@ -6,7 +6,7 @@
 
 mod error;
 pub mod history;
-pub mod patients;
+pub mod records;
 pub mod resources;
 pub mod search;
 pub mod sql;
@@ -105,6 +105,12 @@ impl Store {
                     .await?
             }
         }
+        Ok(())
+    }
+
+    /// Refreshes planner statistics after a bulk load. Without them the first searches after a load can pick nested loops.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        sqlx::query("ANALYZE").execute(&self.pool).await?;
         Ok(())
     }
 

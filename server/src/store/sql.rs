@@ -9,6 +9,7 @@ pub enum Arg {
     Text(String),
     Int(i64),
     Bool(bool),
+    Float(f64),
     Null,
 }
 
@@ -47,6 +48,10 @@ impl Sql {
         self.bind(Arg::Int(i))
     }
 
+    pub fn float(&mut self, f: f64) -> &mut Self {
+        self.bind(Arg::Float(f))
+    }
+
     /// Appends another fragment, renumbering its placeholders after ours.
     pub fn append(&mut self, other: &Sql) -> &mut Self {
         let offset = self.args.len();
@@ -79,6 +84,7 @@ impl Sql {
                 Arg::Text(s) => q.bind(s.as_str()),
                 Arg::Int(i) => q.bind(*i),
                 Arg::Bool(b) => q.bind(*b),
+                Arg::Float(f) => q.bind(*f),
                 Arg::Null => q.bind(None::<String>),
             };
         }

@@ -15,7 +15,8 @@ pub struct NewTenant<'a> {
 }
 
 impl Store {
-    /// Creates the tenant if it does not exist, then returns it as stored.
+    /// Creates the tenant if it does not exist, then returns it as stored. An existing
+    /// tenant keeps its settings.
     pub async fn ensure_tenant(&self, t: &NewTenant<'_>) -> Result<Tenant, StoreError> {
         sqlx::query(
             "INSERT INTO tenants (id, org_number, name, municipality_number, is_test, created_at) \
@@ -29,12 +30,16 @@ impl Store {
         .bind(now_micros())
         .execute(self.pool())
         .await?;
-        sqlx::query("UPDATE tenants SET is_test = $1 WHERE id = $2")
-            .bind(t.is_test)
-            .bind(t.id)
+        self.tenant(t.id).await?.ok_or(StoreError::Conflict)
+    }
+
+    /// Marks a tenant as a test tenant (synthetic national ids accepted), as demo mode needs.
+    pub async fn mark_test_tenant(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE tenants SET is_test = TRUE WHERE id = $1")
+            .bind(id)
             .execute(self.pool())
             .await?;
-        self.tenant(t.id).await?.ok_or(StoreError::Conflict)
+        Ok(())
     }
 
     pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {

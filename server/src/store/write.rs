@@ -78,6 +78,19 @@ impl WriteTx {
         Ok(row.as_ref().map(current_from_row))
     }
 
+    /// Whether a resource exists (and is not deleted) in the tenant.
+    pub async fn exists(&mut self, tenant_id: &str, resource_type: &str, id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT 1 FROM resources WHERE tenant_id = $1 AND resource_type = $2 AND id = $3 AND deleted = FALSE",
+        )
+        .bind(tenant_id)
+        .bind(resource_type)
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.is_some())
+    }
+
     /// Serializes writers that decide on the same key (a conditional create's query) until
     /// commit, so that two of them cannot both see "no match" and both create.
     pub async fn lock_key(&mut self, key: &str) -> Result<(), StoreError> {
@@ -131,7 +144,7 @@ impl WriteTx {
     }
 
     async fn replace_index(&mut self, seq: i64, v: &NewVersion<'_>) -> Result<(), StoreError> {
-        for table in ["search_token", "search_string", "search_date"] {
+        for table in INDEX_TABLES {
             sqlx::query(&format!("DELETE FROM {table} WHERE resource_seq = $1"))
                 .bind(seq)
                 .execute(&mut *self.tx)
@@ -145,6 +158,15 @@ impl WriteTx {
         );
         let mut dates =
             Insert::new("search_date (resource_seq, tenant_id, resource_type, param, low, high)");
+        let mut references = Insert::new(
+            "search_reference (resource_seq, tenant_id, resource_type, param, target_type, target_id, url)",
+        );
+        let mut quantities = Insert::new(
+            "search_quantity (resource_seq, tenant_id, resource_type, param, value, system, code, unit)",
+        );
+        let mut token_quantities = Insert::new(
+            "search_token_quantity (resource_seq, tenant_id, resource_type, param, system, code, value, unit_system, unit_code, unit)",
+        );
         for entry in v.index {
             let common = [
                 Arg::Int(seq),
@@ -156,7 +178,7 @@ impl WriteTx {
                 IndexValue::Token { system, code } => tokens.row(
                     common,
                     [
-                        system.clone().map_or(Arg::Null, Arg::Text),
+                        opt(system),
                         Arg::Text(code.clone()),
                     ],
                 ),
@@ -167,9 +189,28 @@ impl WriteTx {
                 IndexValue::Date(range) => {
                     dates.row(common, [Arg::Int(range.low), Arg::Int(range.high)])
                 }
+                IndexValue::Reference { target_type, target_id, url } => references.row(common, [
+                    opt(target_type),
+                    opt(target_id),
+                    opt(url),
+                ]),
+                IndexValue::Quantity(q) => quantities.row(common, [
+                    Arg::Float(q.value),
+                    opt(&q.system),
+                    opt(&q.code),
+                    opt(&q.unit),
+                ]),
+                IndexValue::TokenQuantity { system, code, quantity: q } => token_quantities.row(common, [
+                    opt(system),
+                    Arg::Text(code.clone()),
+                    Arg::Float(q.value),
+                    opt(&q.system),
+                    opt(&q.code),
+                    opt(&q.unit),
+                ]),
             }
         }
-        for insert in [tokens, strings, dates] {
+        for insert in [tokens, strings, dates, references, quantities, token_quantities] {
             if let Some(sql) = insert.finish() {
                 sql.query().execute(&mut *self.tx).await?;
             }
@@ -180,6 +221,20 @@ impl WriteTx {
     pub async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await.map_err(StoreError::from_write)
     }
+}
+
+/// Every table whose rows are derived from a resource's current version.
+pub const INDEX_TABLES: [&str; 6] = [
+    "search_token",
+    "search_string",
+    "search_date",
+    "search_reference",
+    "search_quantity",
+    "search_token_quantity",
+];
+
+fn opt(s: &Option<String>) -> Arg {
+    s.clone().map_or(Arg::Null, Arg::Text)
 }
 
 /// A multi-row INSERT, so a resource's index rows cost one round trip per table.

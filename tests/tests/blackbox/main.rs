@@ -1,9 +1,15 @@
 //! Black-box tests over HTTP. Each test runs on SQLite and on PostgreSQL.
 
 mod capability;
+mod clinical_examples;
+mod communication;
 mod errors;
 mod formats;
+mod medication_statement;
+mod observation;
+mod practitioner_organization;
 mod r4_examples;
+mod references;
 mod rest;
 mod search_patient;
 mod smoke;

@@ -70,6 +70,7 @@ fn if_none_exist(ctx: &Ctx, served: ServedType) -> Result<Option<Condition>, Api
     let scope = compile::Scope {
         tenant_id: &ctx.tenant().id,
         resource_type: served.name(),
+        base_url: ctx.base(),
     };
     Ok(Some(Condition {
         key: format!("{}|{}|{query}", ctx.tenant().id, served.name()),

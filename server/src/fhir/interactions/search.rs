@@ -53,6 +53,7 @@ async fn search(
     let scope = Scope {
         tenant_id: &ctx.tenant().id,
         resource_type: served.name(),
+        base_url: ctx.base(),
     };
     let store = &ctx.state.store;
     let path = format!("{}/{rtype}", ctx.base());

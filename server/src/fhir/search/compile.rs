@@ -3,7 +3,7 @@
 //! index on its own and clauses combine with AND.
 
 use helsebro_mappings::dates::{parse_range, DateRange};
-use helsebro_mappings::index::{normalize_string, ParamKind};
+use helsebro_mappings::index::{normalize_string, split_reference, ParamKind};
 
 use super::params::{split_prefix, split_token, unescape, Clause, Modifier, ParsedSearch};
 use crate::store::sql::Sql;
@@ -11,6 +11,8 @@ use crate::store::sql::Sql;
 pub struct Scope<'a> {
     pub tenant_id: &'a str,
     pub resource_type: &'a str,
+    /// This server's FHIR base: absolute references to it are local references.
+    pub base_url: &'a str,
 }
 
 /// `FROM … WHERE …` shared by the page and the count.
@@ -59,6 +61,9 @@ fn condition(scope: &Scope, clause: &Clause) -> Sql {
         ParamKind::Token => "search_token",
         ParamKind::String => "search_string",
         ParamKind::Date => "search_date",
+        ParamKind::Reference => "search_reference",
+        ParamKind::Quantity => "search_quantity",
+        ParamKind::TokenQuantity => "search_token_quantity",
     };
     let index_rows = |predicate: Option<Sql>| {
         let mut sql = Sql::new("r.seq IN (SELECT resource_seq FROM ");
@@ -96,6 +101,9 @@ fn condition(scope: &Scope, clause: &Clause) -> Sql {
                 ParamKind::Token => alternatives(clause, token_predicate),
                 ParamKind::String => alternatives(clause, |v| string_predicate(clause.modifier, v)),
                 ParamKind::Date => alternatives(clause, |v| date_condition("low", "high", v)),
+                ParamKind::Reference => alternatives(clause, |v| reference_predicate(scope, clause, v)),
+                ParamKind::Quantity => alternatives(clause, |v| quantity_predicate("system", "code", "unit", v)),
+                ParamKind::TokenQuantity => alternatives(clause, token_quantity_predicate),
             };
             index_rows(Some(predicate))
         }
@@ -153,6 +161,90 @@ fn token_predicate(v: &str) -> Sql {
     sql
 }
 
+/// `123`, `Patient/123`, or this server's absolute URL for it; other URLs match as written.
+fn reference_predicate(scope: &Scope, clause: &Clause, v: &str) -> Sql {
+    let v = unescape(v);
+    let local = v
+        .strip_prefix(scope.base_url)
+        .map(|rest| rest.trim_start_matches('/'))
+        .unwrap_or(&v);
+    let mut sql = Sql::default();
+    let (ty, id, url) = split_reference(local);
+    match (ty, id, url) {
+        (Some(t), Some(i), None) => {
+            sql.push("target_id = ").text(i).push(" AND target_type = ").text(t);
+        }
+        (_, _, Some(u)) if u.contains('/') || u.contains(':') => {
+            sql.push("url = ").text(u);
+        }
+        _ => {
+            sql.push("target_id = ").text(local);
+            if let [only] = clause.param.targets {
+                sql.push(" AND target_type = ").text(*only);
+            }
+        }
+    }
+    sql
+}
+
+/// `[prefix]number[|system|code]`: `eq` honours the value's precision (5.4 is [5.35, 5.45)),
+/// `||code` matches either the UCUM code or the unit text.
+fn quantity_predicate(system_col: &str, code_col: &str, unit_col: &str, v: &str) -> Sql {
+    let parts: Vec<String> = v.splitn(3, '|').map(unescape).collect();
+    let (prefix, number) = split_prefix(&parts[0]);
+    let value: f64 = number.parse().expect("quantities are validated while parsing");
+    let decimals = number.split_once('.').map_or(0, |(_, f)| f.len()) as i32;
+    let half = 0.5 * 10f64.powi(-decimals);
+    let mut sql = Sql::default();
+    match prefix {
+        "ne" => {
+            sql.push("(value < ").float(value - half).push(" OR value >= ").float(value + half).push(")");
+        }
+        "gt" | "sa" => {
+            sql.push("value > ").float(value);
+        }
+        "lt" | "eb" => {
+            sql.push("value < ").float(value);
+        }
+        "ge" => {
+            sql.push("value >= ").float(value);
+        }
+        "le" => {
+            sql.push("value <= ").float(value);
+        }
+        "ap" => {
+            let slack = (value * 0.1).abs();
+            sql.push("value >= ").float(value - slack).push(" AND value <= ").float(value + slack);
+        }
+        _ => {
+            sql.push("value >= ").float(value - half).push(" AND value < ").float(value + half);
+        }
+    }
+    match (parts.get(1).map(String::as_str), parts.get(2).map(String::as_str)) {
+        (Some(system), Some(code)) if !system.is_empty() && !code.is_empty() => {
+            sql.push(" AND ").push(system_col).push(" = ").text(system);
+            sql.push(" AND ").push(code_col).push(" = ").text(code);
+        }
+        (_, Some(code)) if !code.is_empty() => {
+            sql.push(" AND (").push(code_col).push(" = ").text(code);
+            sql.push(" OR ").push(unit_col).push(" = ").text(code).push(")");
+        }
+        _ => {}
+    }
+    sql
+}
+
+/// `token$quantity`, both parts on the same element.
+fn token_quantity_predicate(v: &str) -> Sql {
+    let (token, quantity) = v.split_once('$').unwrap_or((v, ""));
+    let mut sql = token_predicate(token);
+    if !quantity.is_empty() {
+        sql.push(" AND ")
+            .append(&quantity_predicate("unit_system", "unit_code", "unit", quantity));
+    }
+    sql
+}
+
 fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -172,9 +264,13 @@ fn string_predicate(modifier: Option<Modifier>, v: &str) -> Sql {
                 .push(" ESCAPE '\\'");
         }
         _ => {
-            sql.push("normalized LIKE ")
-                .text(format!("{}%", like_escape(&normalize_string(&v))))
-                .push(" ESCAPE '\\'");
+            // A range rather than LIKE 'x%': both backends use the index for it (binary
+            // order: PostgreSQL's column is COLLATE "C"), whatever the LIKE settings.
+            let prefix = normalize_string(&v);
+            sql.push("normalized >= ")
+                .text(prefix.clone())
+                .push(" AND normalized < ")
+                .text(format!("{prefix}\u{10FFFF}"));
         }
     }
     sql

@@ -223,6 +223,28 @@ fn validate_value(
         }
         return Ok(());
     }
+    let number_ok = |q: &str| {
+        let number = q.split('|').next().unwrap_or_default();
+        split_prefix(number).1.parse::<f64>().is_ok_and(f64::is_finite)
+    };
+    let quantity_part = match param.kind {
+        ParamKind::Quantity => Some(v),
+        ParamKind::TokenQuantity => Some(v.split_once('$').map(|(_, q)| q).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "'{}' takes code$quantity, e.g. http://loinc.org|8480-6$gt100",
+                param.name
+            ))
+        })?),
+        _ => None,
+    };
+    if let Some(q) = quantity_part {
+        if !number_ok(q) {
+            return Err(ApiError::bad_request(format!(
+                "'{v}' is not a quantity for '{}' (use e.g. gt5.4|http://unitsofmeasure.org|mg)",
+                param.name
+            )));
+        }
+    }
     if param.kind == ParamKind::Date {
         let (_, date) = split_prefix(v);
         if helsebro_mappings::dates::parse_range(date).is_none() {

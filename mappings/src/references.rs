@@ -1,0 +1,86 @@
+//! Literal references in a resource, for the write path's check that references to served
+//! types resolve within the tenant.
+
+use serde_json::Value;
+
+use crate::index::split_reference;
+
+/// A literal `Type/id` reference found in a resource, with its FHIRPath location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundReference {
+    pub expression: String,
+    pub target_type: String,
+    pub target_id: String,
+}
+
+/// Every relative literal reference (`Type/id`, optionally versioned) in `resource`, outside
+/// contained resources. Absolute URLs, `#contained` and `urn:` references are not local.
+pub fn literal_references(resource: &Value) -> Vec<FoundReference> {
+    let root = resource["resourceType"]
+        .as_str()
+        .unwrap_or("Resource")
+        .to_string();
+    let mut out = Vec::new();
+    walk(resource, &root, &mut out, true);
+    out
+}
+
+fn walk(node: &Value, path: &str, out: &mut Vec<FoundReference>, top: bool) {
+    match node {
+        Value::Object(o) => {
+            if let Some(Value::String(r)) = o.get("reference") {
+                if let (Some(t), Some(i), None) = split_reference(r) {
+                    out.push(FoundReference {
+                        expression: format!("{path}.reference"),
+                        target_type: t,
+                        target_id: i,
+                    });
+                }
+            }
+            for (k, v) in o {
+                if top && k == "contained" {
+                    continue;
+                }
+                walk(v, &format!("{path}.{k}"), out, false);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                walk(v, &format!("{path}[{i}]"), out, false);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn finds_relative_references_with_their_paths() {
+        let o = json!({
+            "resourceType": "Observation",
+            "subject": {"reference": "Patient/p1"},
+            "performer": [{"reference": "Practitioner/x/_history/2"}, {"reference": "#c1"}, {"reference": "http://other.example/fhir/Patient/9"}],
+            "contained": [{"resourceType": "Device", "patient": {"reference": "Patient/zz"}}]
+        });
+        let found = literal_references(&o);
+        assert_eq!(
+            found,
+            vec![
+                FoundReference {
+                    expression: "Observation.subject.reference".into(),
+                    target_type: "Patient".into(),
+                    target_id: "p1".into()
+                },
+                FoundReference {
+                    expression: "Observation.performer[0].reference".into(),
+                    target_type: "Practitioner".into(),
+                    target_id: "x".into()
+                },
+            ]
+        );
+    }
+}
