@@ -80,6 +80,9 @@ CREATE TABLE resource_versions (
     version       BIGINT NOT NULL,
     last_updated  BIGINT NOT NULL,
     method        TEXT NOT NULL,
+    -- Whether this version brought the resource into existence (a create, or an update
+    -- of an unknown or deleted id): history reports it as "201 Created".
+    created       INTEGER NOT NULL DEFAULT FALSE,
     json          TEXT,
     UNIQUE (tenant_id, resource_type, id, version)
 );

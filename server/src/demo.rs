@@ -1,7 +1,13 @@
 //! A demo tenant with synthetic people, so a new user can try every endpoint at once.
 //! National identity numbers are synthetic (Tenor style, month + 80) and valid mod 11.
 
+use helsebro_mappings::codes::MeasurementKind;
+use helsebro_mappings::communication::{communication_to_fhir, MessageRecord};
+use helsebro_mappings::medication_statement::{medication_statement_to_fhir, MedicationPlanRecord};
+use helsebro_mappings::observation::{observation_to_fhir, MeasurementRecord, MeasurementSource};
+use helsebro_mappings::organization::{organization_to_fhir, OrganizationRecord};
 use helsebro_mappings::patient::{patient_to_fhir, Gender, HomeAddress, PatientRecord};
+use helsebro_mappings::practitioner::{practitioner_to_fhir, PractitionerRecord};
 use helsebro_profiles::identifiers::{NationalId, NationalIdKind};
 
 use crate::served::ServedType;
@@ -55,7 +61,7 @@ fn demo_patients(count: usize) -> Vec<PatientRecord> {
     let mut n = 0usize;
     while out.len() < count {
         individual += 1;
-        let female = n % 2 == 0;
+        let female = n.is_multiple_of(2);
         let (day, month, year2) = (
             1 + (n * 7 % 28) as u32,
             1 + (n % 12) as u32,
@@ -97,7 +103,8 @@ fn demo_patients(count: usize) -> Vec<PatientRecord> {
     out
 }
 
-/// Loads the demo data when the tenant has no patients yet.
+/// Loads the demo data when the tenant has no patients yet. Everything goes through the
+/// write path, so the demo resources are what FHIR clients will create themselves.
 pub async fn load_if_empty(store: &Store, tenant: &Tenant) -> Result<(), WriteError> {
     let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM patients WHERE tenant_id = $1")
         .bind(&tenant.id)
@@ -107,36 +114,120 @@ pub async fn load_if_empty(store: &Store, tenant: &Tenant) -> Result<(), WriteEr
     if existing > 0 {
         return Ok(());
     }
+    let ctx = tenant.mapping_context();
     let path = WritePath { store, tenant };
-    for record in demo_patients(24) {
-        let resource = patient_to_fhir(&record, None, &tenant.mapping_context());
-        path.create(ServedType::Patient, resource, None).await?;
+    let put = |served: ServedType, id: String, mut resource: serde_json::Value| {
+        resource["id"] = serde_json::Value::String(id.clone());
+        let path = &path;
+        async move { path.update(served, &id, resource, None).await }
+    };
+    let org = OrganizationRecord {
+        org_number: Some(DEMO_ORG_NUMBER.into()),
+        name: Some(DEMO_TENANT_NAME.into()),
+        municipality_code: Some(DEMO_MUNICIPALITY.into()),
+        active: Some(true),
+        ..Default::default()
+    };
+    put(ServedType::Organization, "demo-kommune".into(), organization_to_fhir(&org, None, &ctx)).await?;
+    let clinicians = [("Lege", "Lise", "9144900"), ("Sykepleier", "Sander", "9144889"), ("Fysio", "Frida", "9144897")];
+    for (i, (family, given, hpr)) in clinicians.into_iter().enumerate() {
+        let record = PractitionerRecord {
+            hpr_number: Some(hpr.into()),
+            family_name: Some(family.into()),
+            given_names: Some(given.into()),
+            email: Some(format!("{}@demo.example.no", given.to_lowercase())),
+            active: Some(true),
+            ..Default::default()
+        };
+        put(ServedType::Practitioner, format!("demo-practitioner-{i}"), practitioner_to_fhir(&record, None, &ctx)).await?;
     }
-    for (i, (family, given, hpr)) in [
-        ("Lege", "Lise", "9144900"),
-        ("Sykepleier", "Sander", "9144889"),
-        ("Fysio", "Frida", "9144897"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        sqlx::query(
-            "INSERT INTO practitioners (tenant_id, id, hpr_number, family_name, given_names, email, username) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&tenant.id)
-        .bind(format!("demo-practitioner-{i}"))
-        .bind(hpr)
-        .bind(family)
-        .bind(given)
-        .bind(format!("{}@demo.example.no", given.to_lowercase()))
-        .bind(given.to_lowercase())
-        .execute(store.pool())
-        .await
-        .map_err(crate::store::StoreError::from)?;
+    for (n, record) in demo_patients(24).into_iter().enumerate() {
+        let patient_id = format!("demo-patient-{n}");
+        put(ServedType::Patient, patient_id.clone(), patient_to_fhir(&record, None, &ctx)).await?;
+        if n < 8 {
+            load_patient_history(&path, tenant, &patient_id, n).await?;
+        }
     }
     store.analyze().await.map_err(WriteError::Store)?;
     tracing::info!("demo data loaded");
+    Ok(())
+}
+
+/// Three weeks of home measurements, a message thread, a medication plan and a journal note.
+async fn load_patient_history(path: &WritePath<'_>, tenant: &Tenant, patient_id: &str, n: usize) -> Result<(), WriteError> {
+    let ctx = tenant.mapping_context();
+    let subject = Some(patient_id.to_string());
+    for day in 0..21u32 {
+        let at = format!("2026-10-{:02}T08:{:02}:00+01:00", day + 1, n * 3);
+        let readings = [
+            (MeasurementKind::BloodPressure, 120.0 + (day as f64 + n as f64 * 3.0) % 25.0, Some(78.0 + (day % 9) as f64), "mm[Hg]"),
+            (MeasurementKind::HeartRate, 62.0 + ((day * 7 + n as u32) % 30) as f64, None, "/min"),
+            (MeasurementKind::OxygenSaturation, 93.0 + ((day + n as u32) % 6) as f64, None, "%"),
+        ];
+        for (k, (kind, value, value2, unit)) in readings.into_iter().enumerate() {
+            let record = MeasurementRecord {
+                patient_id: subject.clone(),
+                kind: Some(kind),
+                status: "final".into(),
+                value: Some(value),
+                value2,
+                unit: Some(unit.into()),
+                effective_start: Some(at.clone()),
+                source: Some(MeasurementSource::Device),
+                ..Default::default()
+            };
+            let resource = observation_to_fhir(&record, None, &ctx);
+            path.create(ServedType::Observation, resource, None).await.map(|_| k)?;
+        }
+    }
+    let clinician = format!("Practitioner/demo-practitioner-{}", n % 3);
+    let patient_ref = format!("Patient/{patient_id}");
+    let thread = [
+        (&patient_ref, &clinician, "Hei! Blodtrykket har vært litt høyt de siste dagene. Bør jeg gjøre noe?"),
+        (&clinician, &patient_ref, "Takk for beskjed. Fortsett å måle morgen og kveld, så ser vi på det på fredag."),
+    ];
+    let mut first_id: Option<String> = None;
+    for (i, (sender, recipient, text)) in thread.into_iter().enumerate() {
+        let record = MessageRecord {
+            patient_id: subject.clone(),
+            thread_id: first_id.clone(),
+            sender: Some(sender.clone()),
+            recipients: vec![recipient.clone()],
+            text: Some(text.into()),
+            sent: Some(format!("2026-10-2{}T09:{:02}:00+01:00", i + 1, n)),
+            status: "completed".into(),
+            category: Some("message".into()),
+            ..Default::default()
+        };
+        let written = path.create(ServedType::Communication, communication_to_fhir(&record, None, &ctx), None).await?;
+        first_id.get_or_insert(written.id);
+    }
+    let plan = MedicationPlanRecord {
+        patient_id: subject.clone(),
+        atc_code: Some("C07AB02".into()),
+        medication_text: Some("Metoprolol depottablett 50 mg".into()),
+        dosage_text: Some("1 tablett morgen".into()),
+        period_start: Some("2026-09-01".into()),
+        status: "active".into(),
+        information_source: Some(clinician.clone()),
+        reason_codes: vec![("urn:oid:2.16.578.1.12.4.1.1.7170".into(), "K86".into())],
+        ..Default::default()
+    };
+    path.create(ServedType::MedicationStatement, medication_statement_to_fhir(&plan, None, &ctx), None).await?;
+    sqlx::query(
+        "INSERT INTO journal_notes (tenant_id, id, version, patient_id, author_id, title, text, status, written_at) \
+         VALUES ($1, $2, 1, $3, $4, $5, $6, 'final', $7)",
+    )
+    .bind(&tenant.id)
+    .bind(format!("demo-note-{n}"))
+    .bind(patient_id)
+    .bind(format!("demo-practitioner-{}", n % 3))
+    .bind("Oppfølging hjemmemålinger")
+    .bind("Pasienten måler blodtrykk og puls daglig. Verdiene er stabile; fortsetter oppfølging.")
+    .bind(crate::store::now_micros())
+    .execute(path.store.pool())
+    .await
+    .map_err(crate::store::StoreError::from)?;
     Ok(())
 }
 

@@ -162,6 +162,7 @@ impl WritePath<'_> {
             last_updated: now_micros(),
             method: "DELETE",
             json: None,
+            created: false,
             index: &[],
         })
         .await?;
@@ -234,6 +235,7 @@ impl WritePath<'_> {
             last_updated,
             method,
             json: Some(&json),
+            created,
             index: &entries,
         })
         .await?;

@@ -39,7 +39,7 @@ fn patient(i: usize) -> serde_json::Value {
         "resourceType": "Patient",
         "identifier": [{"system": ID_SYSTEM, "value": format!("bench-{i}")}],
         "name": [{"use": "official", "family": FAMILIES[i % FAMILIES.len()], "given": [format!("Given{i}")]}],
-        "gender": if i % 2 == 0 { "female" } else { "male" },
+        "gender": if i.is_multiple_of(2) { "female" } else { "male" },
         "birthDate": format!("19{:02}-{:02}-{:02}", 30 + i % 60, 1 + i % 12, 1 + i % 28),
         "telecom": [{"system": "phone", "value": format!("+47 4{:07}", i)}],
         "address": [{"use": "home", "line": [format!("Benkveien {i}")], "postalCode": format!("{:04}", i % 9999), "city": "Bergen"}],

@@ -37,8 +37,12 @@ pub enum ApiError {
     NotAcceptable(String),
     #[error("the request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
-    #[error("{0}")]
-    MethodNotAllowed(String),
+    #[error("{message}")]
+    MethodNotAllowed {
+        message: String,
+        /// The methods the path supports, for the `Allow` header.
+        allow: &'static str,
+    },
     #[error("internal error")]
     Internal(String),
 }
@@ -63,7 +67,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -103,7 +107,7 @@ impl ApiError {
                 vec![issue("not-supported", &self.to_string(), None)]
             }
             ApiError::PayloadTooLarge(_) => vec![issue("too-long", &self.to_string(), None)],
-            ApiError::MethodNotAllowed(_) => vec![issue("not-supported", &self.to_string(), None)],
+            ApiError::MethodNotAllowed { .. } => vec![issue("not-supported", &self.to_string(), None)],
             ApiError::Internal(_) => vec![issue(
                 "exception",
                 "the server could not complete the request; it has been logged",

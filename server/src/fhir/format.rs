@@ -201,9 +201,13 @@ pub fn render_error(e: ApiError, format: Format) -> Response {
         tracing::error!(%detail, "request failed");
     }
     let status = e.status();
+    let allow = match &e {
+        ApiError::MethodNotAllowed { allow, .. } => Some(*allow),
+        _ => None,
+    };
     let mut r = FhirResponse::new(status, Some(e.outcome().to_string()));
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        r = r.header(header::ALLOW, "GET, POST, PUT, DELETE");
+    if let Some(allow) = allow {
+        r = r.header(header::ALLOW, allow);
     }
     r.render(format)
 }

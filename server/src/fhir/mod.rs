@@ -171,12 +171,24 @@ async fn not_found(mut ctx: Ctx) -> Rendered {
     Rendered(ctx.format, r)
 }
 
-async fn method_not_allowed(ctx: Ctx) -> Rendered {
+async fn method_not_allowed(ctx: Ctx, uri: axum::http::Uri) -> Rendered {
     let method = ctx.method.clone();
     Rendered(
         ctx.format,
-        Err(ApiError::MethodNotAllowed(format!(
-            "{method} is not allowed on this path"
-        ))),
+        Err(ApiError::MethodNotAllowed {
+            message: format!("{method} is not allowed on this path"),
+            allow: allowed_methods(uri.path()),
+        }),
     )
+}
+
+/// The methods the router serves on `path` (relative to the FHIR base), mirroring `router`.
+fn allowed_methods(path: &str) -> &'static str {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["metadata"] | ["_history"] | [_, "_history"] | [_, _, "_history", ..] => "GET",
+        [_, "_search"] | [_] => "GET, POST",
+        [_, _] => "GET, PUT, DELETE",
+        _ => "GET",
+    }
 }

@@ -20,6 +20,7 @@ pub struct HistoryQuery<'a> {
 pub struct HistoryEntry {
     pub version: StoredVersion,
     pub method: String,
+    pub created: bool,
 }
 
 impl HistoryQuery<'_> {
@@ -49,7 +50,7 @@ impl Store {
         count: i64,
     ) -> Result<Vec<HistoryEntry>, StoreError> {
         let mut sql =
-            Sql::new("SELECT seq, resource_type, id, version, last_updated, method, json");
+            Sql::new("SELECT seq, resource_type, id, version, last_updated, method, json, created");
         sql.append(&q.filter(true));
         sql.push(" ORDER BY seq DESC LIMIT ").int(count);
         let rows = sql.query().fetch_all(self.pool()).await?;
@@ -58,6 +59,7 @@ impl Store {
             .map(|r| HistoryEntry {
                 version: version_from_row(r),
                 method: r.get(5),
+                created: super::flag(r, 7),
             })
             .collect())
     }

@@ -7,6 +7,7 @@
 mod error;
 pub mod history;
 pub mod records;
+pub mod saved_searches;
 pub mod resources;
 pub mod search;
 pub mod sql;

@@ -18,11 +18,11 @@ fn text(s: Option<&str>) -> Arg {
 }
 
 fn flag(b: Option<bool>) -> Arg {
-    b.map_or(Arg::Null, Arg::Bool)
+    b.map_or(Arg::NullBool, Arg::Bool)
 }
 
 fn float(f: Option<f64>) -> Arg {
-    f.map_or(Arg::Null, Arg::Float)
+    f.map_or(Arg::NullFloat, Arg::Float)
 }
 
 pub fn patient_columns(r: &PatientRecord) -> Columns {

@@ -10,7 +10,10 @@ pub enum Arg {
     Int(i64),
     Bool(bool),
     Float(f64),
+    /// NULL of text type. PostgreSQL checks a parameter's type even when it is NULL.
     Null,
+    NullBool,
+    NullFloat,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -86,6 +89,8 @@ impl Sql {
                 Arg::Bool(b) => q.bind(*b),
                 Arg::Float(f) => q.bind(*f),
                 Arg::Null => q.bind(None::<String>),
+                Arg::NullBool => q.bind(None::<bool>),
+                Arg::NullFloat => q.bind(None::<f64>),
             };
         }
         q

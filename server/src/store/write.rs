@@ -27,6 +27,8 @@ pub struct NewVersion<'a> {
     pub method: &'a str,
     /// `None` for a deletion.
     pub json: Option<&'a str>,
+    /// The version brings the resource into existence.
+    pub created: bool,
     pub index: &'a [IndexEntry],
 }
 
@@ -126,8 +128,8 @@ impl WriteTx {
         .map_err(StoreError::from_write)?
         .get(0);
         sqlx::query(
-            "INSERT INTO resource_versions (tenant_id, resource_type, id, version, last_updated, method, json) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO resource_versions (tenant_id, resource_type, id, version, last_updated, method, created, json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(v.tenant_id)
         .bind(v.resource_type)
@@ -135,6 +137,7 @@ impl WriteTx {
         .bind(v.version)
         .bind(v.last_updated)
         .bind(v.method)
+        .bind(v.created)
         .bind(v.json)
         .execute(&mut *self.tx)
         .await

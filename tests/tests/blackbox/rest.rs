@@ -5,7 +5,7 @@ use helsebro_blackbox::reqwest::{Method, Response};
 use helsebro_blackbox::{json_with_status, on_both_backends, TestServer};
 use serde_json::{json, Value};
 
-use crate::errors::outcome_with_status;
+use crate::errors::{municipality_district, outcome_with_status};
 
 pub(crate) const FNR_SYSTEM: &str = "urn:oid:2.16.578.1.12.4.1.4.1";
 const LOCAL_SYSTEM: &str = "http://example.org/fhir/local-patient-id";
@@ -275,13 +275,7 @@ async fn written_record_reads_back_unchanged_apart_from_meta(s: TestServer) {
             "postalCode": "5003",
             "city": "Bergen",
             "district": "Bergen",
-            "_district": {"extension": [{
-                "url": "http://hl7.no/fhir/StructureDefinition/no-basis-municipalitycode",
-                "valueCoding": {
-                    "system": "https://register.geonorge.no/subregister/sosi-kodelister/kartverket/kommunenummer-alle",
-                    "code": "4601"
-                }
-            }]},
+            "_district": municipality_district("4601"),
             "country": "NO"
         }],
         "maritalStatus": {"coding": [{

@@ -9,13 +9,17 @@
 //!
 //! Not replayable without the engine: `validateProfileId` needs a validator, so it is
 //! approximated by structural checks (namespace, root type, no empty elements).
+//!
+//! Beyond what the scripts state, each replay first seeds the resources the fixtures
+//! reference (`precondition_references_exist`): this server refuses writes whose references
+//! to the types it serves do not resolve.
 
 use helsebro_blackbox::reqwest::header::HeaderMap;
 use helsebro_blackbox::reqwest::Method;
 use helsebro_blackbox::{on_both_backends, TestServer};
 use serde_json::Value;
 
-use crate::r4_examples::{differences, example, without};
+use crate::r4_examples::{differences, example, seed_references, without};
 
 // --- a minimal XML reader and writer ---------------------------------------------------
 
@@ -508,6 +512,21 @@ async fn precondition_exists(s: &TestServer, fixture: &Value) {
         .assert_status_in(&[200, 201]);
 }
 
+/// The resources `fixtures` reference exist: Organization/1 (the `managingOrganization` of
+/// Patient-example and Patient-pat1) and, for Patient-pat1, Patient/pat2 (its `link.other`),
+/// each a minimal resource with that id unless already there. The scripts assume nothing of
+/// them, but this server refuses (422) a write whose literal references to the types it
+/// serves (Patient, Organization, Practitioner, …) do not resolve within the tenant, a
+/// product rule; so a conformance tester running these scripts against it would need these
+/// referenced resources on the server beforehand, as the replays here seed them.
+async fn precondition_references_exist(s: &TestServer, fixtures: &[&Value]) {
+    for fixture in fixtures {
+        seed_references(s, fixture)
+            .await
+            .unwrap_or_else(|why| panic!("seeding what the fixture references: {why}"));
+    }
+}
+
 fn patient_example() -> Value {
     example("Patient-example.json")
 }
@@ -560,6 +579,8 @@ async fn run_testscript_example(s: &TestServer) {
 }
 
 async fn testscript_example(s: TestServer) {
+    // Organization/1, referenced by the fixture (see `precondition_references_exist`).
+    precondition_references_exist(&s, &[&patient_example()]).await;
     // A Patient/example left by another script (update and history have no teardown), so
     // the setup's delete removes an existing patient; the second run re-creates it after a
     // delete, which must again be 201.
@@ -571,7 +592,9 @@ async fn testscript_example(s: TestServer) {
 // --- TestScript-testscript-example-readtest.json ---------------------------------------
 
 async fn testscript_example_readtest_r001_known_patient(s: TestServer) {
-    // The script reads KnownPatientResourceId (default `example`), which it expects to exist.
+    // The script reads KnownPatientResourceId (default `example`), which it expects to exist,
+    // with Organization/1 that it references (see `precondition_references_exist`).
+    precondition_references_exist(&s, &[&patient_example()]).await;
     precondition_exists(&s, &patient_example()).await;
     let r = read(&s, "Patient/example", Some(Format::Xml)).await;
     r.assert_status_in(&[200]);
@@ -633,6 +656,8 @@ fn assert_total_covers_entries(bundle: &XmlElement) -> usize {
 
 async fn testscript_example_search(s: TestServer) {
     let create = patient_example();
+    // Organization/1, referenced by the fixture (see `precondition_references_exist`).
+    precondition_references_exist(&s, &[&create]).await;
 
     // Setup: a search that matches nothing.
     let r = read(
@@ -685,6 +710,9 @@ async fn testscript_example_search(s: TestServer) {
 async fn testscript_example_update(s: TestServer) {
     let create = patient_example();
     let id = create["id"].as_str().expect("fixture id");
+    // Organization/1 and Patient/pat2, referenced by the fixtures (see
+    // `precondition_references_exist`).
+    precondition_references_exist(&s, &[&create, &patient_pat1()]).await;
 
     // Setup.
     delete(&s, &format!("Patient/{id}"), Some(Format::Xml))
@@ -706,6 +734,9 @@ async fn testscript_example_update(s: TestServer) {
 async fn testscript_example_history(s: TestServer) {
     let create = patient_example();
     let id = create["id"].as_str().expect("fixture id");
+    // Organization/1 and Patient/pat2, referenced by the fixtures (see
+    // `precondition_references_exist`).
+    precondition_references_exist(&s, &[&create, &patient_pat1()]).await;
 
     // Setup: delete if present, create, update (a minimum history of two versions).
     delete(&s, &format!("Patient/{id}"), Some(Format::Json))
@@ -733,7 +764,9 @@ async fn testscript_example_history(s: TestServer) {
 
 /// One read of the multisystem script on one destination.
 async fn multisystem_read(destination: &TestServer, headers: &[(&str, &str)]) {
-    // Variables Dest1/Dest2PatientResourceId default to `example`, expected to exist.
+    // Variables Dest1/Dest2PatientResourceId default to `example`, expected to exist, with
+    // Organization/1 that it references (see `precondition_references_exist`).
+    precondition_references_exist(destination, &[&patient_example()]).await;
     precondition_exists(destination, &patient_example()).await;
     let r = operation(
         destination,
@@ -769,6 +802,8 @@ async fn fixture_sent_as_xml_reads_back_unchanged(s: TestServer) {
     // The XML operations above send the fixtures as XML written by `to_xml`; this checks
     // that what the server stores from that XML is the fixture itself, narrative included.
     let fixture = patient_example();
+    // Organization/1, referenced by the fixture (see `precondition_references_exist`).
+    precondition_references_exist(&s, &[&fixture]).await;
     let root = parse_xml(&to_xml(&fixture));
     assert_eq!(root.values(&["name", "family"]), ["Chalmers", "Windsor"]);
     update(&s, "example", Format::Xml, &fixture)

@@ -109,11 +109,14 @@ async fn history(
     }
     for e in entries {
         let v = e.version;
-        let (status, request_url) = match e.method.as_str() {
-            "POST" => ("201 Created", v.resource_type.clone()),
-            "DELETE" => ("204 No Content", format!("{}/{}", v.resource_type, v.id)),
-            _ if v.version == 1 => ("201 Created", format!("{}/{}", v.resource_type, v.id)),
-            _ => ("200 OK", format!("{}/{}", v.resource_type, v.id)),
+        let request_url = match e.method.as_str() {
+            "POST" => v.resource_type.clone(),
+            _ => format!("{}/{}", v.resource_type, v.id),
+        };
+        let status = match (e.method.as_str(), e.created) {
+            ("DELETE", _) => "204 No Content",
+            (_, true) => "201 Created",
+            _ => "200 OK",
         };
         bundle.entry.push(Entry {
             full_url: Some(format!("{}/{}/{}", ctx.base(), v.resource_type, v.id)),

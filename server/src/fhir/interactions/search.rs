@@ -16,8 +16,8 @@ use crate::fhir::{served_type, Ctx};
 pub async fn get(mut ctx: Ctx, Path(rtype): Path<String>) -> Rendered {
     let result = async {
         ctx.negotiated()?;
-        let pairs = ctx.query.clone();
-        search(&ctx, &rtype, &pairs).await
+        let pairs = resolve_saved(&ctx, &rtype).await?;
+        search(&ctx, &rtype, &pairs, None).await
     }
     .await;
     Rendered(ctx.format, result)
@@ -37,16 +37,45 @@ pub async fn post(mut ctx: Ctx, Path(rtype): Path<String>, body: Body) -> Render
         }
         let mut pairs = ctx.query.clone();
         pairs.extend(form_urlencoded::parse(&bytes).into_owned());
-        search(&ctx, &rtype, &pairs).await
+        let served = served_type(&rtype)?;
+        let filters: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "_count" | "_cursor" | "_format" | "_pretty"))
+            .cloned()
+            .collect();
+        let handle = ctx
+            .state
+            .store
+            .save_search(&ctx.tenant().id, served.name(), &filters)
+            .await?;
+        search(&ctx, &rtype, &pairs, Some(handle)).await
     }
     .await;
     Rendered(ctx.format, result)
+}
+
+/// `_page=handle` continues a POST search: its parameters come from the server, the
+/// request adds only paging (`_cursor`, `_count`) and formatting.
+async fn resolve_saved(ctx: &Ctx, rtype: &str) -> Result<Vec<(String, String)>, ApiError> {
+    let Some((_, handle)) = ctx.query.iter().find(|(k, _)| k == "_page") else {
+        return Ok(ctx.query.clone());
+    };
+    let served = served_type(rtype)?;
+    let mut pairs = ctx
+        .state
+        .store
+        .saved_search(&ctx.tenant().id, served.name(), handle)
+        .await?
+        .ok_or_else(|| ApiError::Gone("this paging link (it expires after 24 hours)".into()))?;
+    pairs.extend(ctx.query.iter().filter(|(k, _)| k != "_page").cloned());
+    Ok(pairs)
 }
 
 async fn search(
     ctx: &Ctx,
     rtype: &str,
     pairs: &[(String, String)],
+    saved: Option<String>,
 ) -> Result<FhirResponse, ApiError> {
     let served = served_type(rtype)?;
     let parsed = params::parse(served.def(), pairs, ctx.strict_handling())?;
@@ -58,9 +87,18 @@ async fn search(
     let store = &ctx.state.store;
     let path = format!("{}/{rtype}", ctx.base());
     let mut bundle = Bundle::new("searchset");
+    // POSTed parameters stay out of links: those carry the saved search's handle instead.
+    let link_params: Vec<(String, String)> = match (&saved, ctx.query.iter().find(|(k, _)| k == "_page")) {
+        (Some(handle), _) | (None, Some((_, handle))) => {
+            let mut p = vec![("_page".to_string(), handle.clone())];
+            p.extend(parsed.applied.iter().filter(|(k, _)| k == "_count").cloned());
+            p
+        }
+        (None, None) => parsed.applied.clone(),
+    };
     bundle.link.push(Link {
         relation: "self",
-        url: url_with(&path, &parsed.applied),
+        url: url_with(&path, &link_params),
     });
     let want_total = parsed.total == Total::Accurate || parsed.summary == Some(Summary::Count);
     if want_total {
@@ -73,7 +111,7 @@ async fn search(
     let has_next = matches.len() > parsed.count;
     matches.truncate(parsed.count);
     if let (true, Some(last)) = (has_next, matches.last()) {
-        let mut next = parsed.applied.clone();
+        let mut next = link_params.clone();
         next.push(("_cursor".into(), last.seq.to_string()));
         bundle.link.push(Link {
             relation: "next",
@@ -100,9 +138,11 @@ struct IdOnly {
     id: String,
 }
 
+type ElementFilter = Box<dyn Fn(&str) -> bool>;
+
 /// Applies `_summary` and `_elements`, marking reduced resources SUBSETTED as the spec asks.
 fn shape(parsed: &ParsedSearch, json: String) -> String {
-    let keep: Option<Box<dyn Fn(&str) -> bool>> = match (&parsed.summary, &parsed.elements) {
+    let keep: Option<ElementFilter> = match (&parsed.summary, &parsed.elements) {
         (_, Some(elements)) => {
             let elements = elements.clone();
             Some(Box::new(move |k: &str| elements.iter().any(|e| e == k)))

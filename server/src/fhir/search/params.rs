@@ -55,6 +55,7 @@ pub struct ParsedSearch {
 const RESULT_PARAMS: &[&str] = &[
     "_count",
     "_cursor",
+    "_page",
     "_summary",
     "_elements",
     "_total",
@@ -80,7 +81,7 @@ pub fn parse(
         let key = key.as_str();
         if RESULT_PARAMS.contains(&key) {
             parse_result_param(&mut out, key, value)?;
-            if !matches!(key, "_cursor" | "_format" | "_pretty") {
+            if !matches!(key, "_cursor" | "_page" | "_format" | "_pretty") {
                 out.applied.push((key.to_string(), value.clone()));
             }
             continue;
