@@ -112,15 +112,21 @@ pub async fn start(backend: Backend) -> TestServer {
 }
 
 pub async fn start_with(backend: Backend, options: Options) -> TestServer {
-    let (database_url, dir) = match backend {
+    let (database_url, dir) = fresh_database(backend).await;
+    start_on(backend, database_url, dir, options).await
+}
+
+/// A new, empty database: a SQLite file in a temporary directory (kept alive by the
+/// returned `TempDir`) or a new PostgreSQL database.
+pub async fn fresh_database(backend: Backend) -> (String, Option<TempDir>) {
+    match backend {
         Backend::Sqlite => {
             let dir = TempDir::new();
             let url = format!("sqlite://{}", dir.0.join("helsebro.db").display());
             (url, Some(dir))
         }
         Backend::Postgres => (fresh_postgres_database().await, None),
-    };
-    start_on(backend, database_url, dir, options).await
+    }
 }
 
 /// Starts a server on an existing database (e.g. to check a restart keeps data).

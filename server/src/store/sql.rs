@@ -10,7 +10,7 @@ pub enum Arg {
     Int(i64),
     Bool(bool),
     Float(f64),
-    /// NULL of text type. PostgreSQL checks a parameter's type even when it is NULL.
+    /// NULLs, typed for the column they fill; written into the SQL as literals.
     Null,
     NullBool,
     NullFloat,
@@ -35,8 +35,14 @@ impl Sql {
         self
     }
 
-    /// Appends a placeholder bound to `arg`.
+    /// Appends a placeholder bound to `arg`. NULLs are written as literals instead: a
+    /// prepared statement is cached per SQL text, and PostgreSQL fixes a parameter's type
+    /// at its first use, so a slot first bound to NULL later rejects a real value.
     pub fn bind(&mut self, arg: Arg) -> &mut Self {
+        if matches!(arg, Arg::Null | Arg::NullBool | Arg::NullFloat) {
+            self.text.push_str("NULL");
+            return self;
+        }
         self.args.push(arg);
         self.text.push('$');
         self.text.push_str(&self.args.len().to_string());
@@ -88,9 +94,9 @@ impl Sql {
                 Arg::Int(i) => q.bind(*i),
                 Arg::Bool(b) => q.bind(*b),
                 Arg::Float(f) => q.bind(*f),
-                Arg::Null => q.bind(None::<String>),
-                Arg::NullBool => q.bind(None::<bool>),
-                Arg::NullFloat => q.bind(None::<f64>),
+                Arg::Null | Arg::NullBool | Arg::NullFloat => {
+                    unreachable!("NULLs are written as literals by bind")
+                }
             };
         }
         q
@@ -100,6 +106,14 @@ impl Sql {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nulls_are_literals_and_do_not_take_a_placeholder() {
+        let mut a = Sql::new("VALUES (");
+        a.int(1).push(", ").bind(Arg::NullFloat).push(", ").text("x").push(")");
+        assert_eq!(a.text, "VALUES ($1, NULL, $2)");
+        assert_eq!(a.args, vec![Arg::Int(1), Arg::Text("x".into())]);
+    }
 
     #[test]
     fn appended_fragments_are_renumbered() {

@@ -5,6 +5,7 @@ mod clinical_examples;
 mod communication;
 mod errors;
 mod formats;
+mod import;
 mod medication_statement;
 mod observation;
 mod practitioner_organization;
