@@ -26,6 +26,10 @@ struct Args {
     /// Concurrent clients.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
+    /// Observations to import (through `helsebro import`'s path) before measuring the
+    /// Observation search by patient + code + date range; 0 skips that part.
+    #[arg(long, default_value_t = 10000)]
+    observations: usize,
     /// Admin URL of the PostgreSQL server (a database is created and dropped).
     #[arg(long, env = "HELSEBRO_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
     postgres_url: String,
@@ -119,6 +123,7 @@ async fn bench_backend(label: &str, database_url: String, args: &Args) -> Result
     let database_url_for_analyze = database_url.clone();
     let config = Config::new(addr, database_url);
     let state = helsebro::app::state(config).await?;
+    let state_for_import = state.clone();
     tokio::spawn(helsebro::app::serve_router(listener, helsebro::app::router(state)));
     let base = format!("http://{addr}/fhir");
     let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
@@ -175,9 +180,77 @@ async fn bench_backend(label: &str, database_url: String, args: &Args) -> Result
     .await
     .print(label);
 
+    if args.observations > 0 {
+        bench_observations(label, &state_for_import, &client, &base, args).await?;
+    }
+
     let (c, b) = (client.clone(), base.clone());
     run_phase("search birthdate", args.requests, args.concurrency, move |i| {
         c.get(format!("{b}/Patient?birthdate=ge19{:02}-01-01&birthdate=lt19{:02}-01-01&_count=10", 30 + i % 50, 31 + i % 50))
+    })
+    .await
+    .print(label);
+    Ok(())
+}
+
+const OBS_PATIENTS: usize = 200;
+const OBS_KINDS: &[(&str, &str)] = &[
+    ("heart_rate", "8867-4"),
+    ("oxygen_saturation", "59408-5"),
+    ("body_weight", "29463-7"),
+    ("respiratory_rate", "9279-1"),
+];
+
+/// One platform export line per observation: patients × kinds × days.
+fn observation_line(i: usize) -> String {
+    let patient = i % OBS_PATIENTS;
+    let (kind, _) = OBS_KINDS[(i / OBS_PATIENTS) % OBS_KINDS.len()];
+    let step = i / (OBS_PATIENTS * OBS_KINDS.len());
+    let (day, minute) = (step / 24 % 365, step % 24);
+    let t = time::Date::from_ordinal_date(2025, (day + 1) as u16).expect("day of year");
+    format!(
+        r#"{{"type":"measurement","id":"o{i}","patient":"obs-p{patient}","kind":"{kind}","value":{},"time":"{t}T{minute:02}:00:00Z","source":"device"}}"#,
+        50 + i % 40
+    )
+}
+
+async fn bench_observations(
+    label: &str,
+    state: &helsebro::fhir::AppState,
+    client: &reqwest::Client,
+    base: &str,
+    args: &Args,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut export = String::new();
+    for p in 0..OBS_PATIENTS {
+        export.push_str(&format!(r#"{{"type":"patient","id":"obs-p{p}","family_name":"Obs{p}"}}"#));
+        export.push('\n');
+    }
+    for i in 0..args.observations {
+        export.push_str(&observation_line(i));
+        export.push('\n');
+    }
+    let started = Instant::now();
+    let report = helsebro::import::import(&state.store, &state.tenant, export.as_bytes(), |_| {}).await?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{label:<9} import             {:>7} records in {:.1} s: {:.0} records/s, {} rejected",
+        report.imported,
+        secs,
+        report.imported as f64 / secs,
+        report.rejected.len()
+    );
+    state.store.analyze().await?;
+    let (c, b) = (client.clone(), base.to_string());
+    run_phase("obs patient+code+date", args.requests, args.concurrency, move |i| {
+        let (_, code) = OBS_KINDS[i % OBS_KINDS.len()];
+        let day = 1 + (i * 37) % 300;
+        let from = time::Date::from_ordinal_date(2025, day as u16).expect("day");
+        let to = time::Date::from_ordinal_date(2025, day as u16 + 14).expect("day");
+        c.get(format!(
+            "{b}/Observation?patient=obs-p{}&code=http://loinc.org|{code}&date=ge{from}&date=lt{to}&_count=20",
+            (i * 7919) % OBS_PATIENTS
+        ))
     })
     .await
     .print(label);

@@ -99,12 +99,19 @@ async fn answer_to_an_unknown_message_is_422(s: TestServer) {
         &["Communication.inResponseTo[0].reference"],
     )
     .await;
-    assert!(diagnostics(&outcome).contains("Communication/no-such-message"), "{outcome}");
+    assert!(
+        diagnostics(&outcome).contains("Communication/no-such-message"),
+        "{outcome}"
+    );
 }
 
 async fn message_in_progress_needs_no_sending_time(s: TestServer) {
     let t = Parties::new(&s).await;
-    let draft = with(without(&t.question(), &["sent"]), "status", json!("in-progress"));
+    let draft = with(
+        without(&t.question(), &["sent"]),
+        "status",
+        json!("in-progress"),
+    );
     round_trip(&s, &draft).await;
 }
 
@@ -180,11 +187,20 @@ async fn messages(s: &TestServer) -> Messages<'_> {
     question["basedOn"] = json!([{"reference": "CommunicationRequest/req-7"}]);
     let question = c.add(question).await;
 
-    let answer = with(t.answer(&question), "sent", json!("2026-11-20T10:00:00+01:00"));
+    let answer = with(
+        t.answer(&question),
+        "sent",
+        json!("2026-11-20T10:00:00+01:00"),
+    );
     let answer = c.add(answer).await;
 
     let text = "Høy puls målt: 128/min";
-    let mut alert = message(&other_patient, "Device/pulsoksymeter-7", &t.nurse_ref(), text);
+    let mut alert = message(
+        &other_patient,
+        "Device/pulsoksymeter-7",
+        &t.nurse_ref(),
+        text,
+    );
     alert["category"] = category("alert", "Alarm");
     alert["sent"] = json!("2026-11-21T06:00:00Z");
     alert["received"] = json!("2026-11-21T06:00:05Z");
@@ -215,22 +231,27 @@ async fn messages(s: &TestServer) -> Messages<'_> {
         answer,
         alert,
         draft,
-        }
+    }
 }
 
 async fn patient_finds_the_messages_about_a_patient(s: TestServer) {
     let m = messages(&s).await;
     let thread = [&m.question, &m.answer];
     m.c.expect(&[("patient", &m.t.patient)], &thread).await;
-    m.c.expect(&[("patient", &m.t.patient_ref())], &thread).await;
+    m.c.expect(&[("patient", &m.t.patient_ref())], &thread)
+        .await;
     let other = patient_ref(&m.other_patient);
-    m.c.expect(&[("patient", &other)], &[&m.alert, &m.draft]).await;
+    m.c.expect(&[("patient", &other)], &[&m.alert, &m.draft])
+        .await;
 }
 
 async fn subject_finds_the_messages_about_a_patient(s: TestServer) {
     let m = messages(&s).await;
-    m.c.expect(&[("subject", &m.t.patient_ref())], &[&m.question, &m.answer])
-        .await;
+    m.c.expect(
+        &[("subject", &m.t.patient_ref())],
+        &[&m.question, &m.answer],
+    )
+    .await;
     m.c.expect(&[("subject", &m.other_patient)], &[&m.alert, &m.draft])
         .await;
 }
@@ -239,7 +260,8 @@ async fn sender_of_any_type(s: TestServer) {
     let m = messages(&s).await;
     m.c.expect(&[("sender", &m.t.patient_ref())], &[&m.question])
         .await;
-    m.c.expect(&[("sender", &m.t.nurse_ref())], &[&m.answer]).await;
+    m.c.expect(&[("sender", &m.t.nurse_ref())], &[&m.answer])
+        .await;
     m.c.expect(&[("sender", &m.t.nurse)], &[&m.answer]).await;
     m.c.expect(&[("sender", "Device/pulsoksymeter-7")], &[&m.alert])
         .await;
@@ -290,7 +312,8 @@ async fn status_equals_and_not(s: TestServer) {
     )
     .await;
     m.c.expect(&[("status", "in-progress")], &[&m.draft]).await;
-    m.c.expect(&[("status:not", "completed")], &[&m.draft]).await;
+    m.c.expect(&[("status:not", "completed")], &[&m.draft])
+        .await;
 }
 
 async fn category_by_system_and_code(s: TestServer) {
@@ -321,8 +344,11 @@ async fn part_of_served_and_other_types(s: TestServer) {
 
 async fn based_on_the_request(s: TestServer) {
     let m = messages(&s).await;
-    m.c.expect(&[("based-on", "CommunicationRequest/req-7")], &[&m.question])
-        .await;
+    m.c.expect(
+        &[("based-on", "CommunicationRequest/req-7")],
+        &[&m.question],
+    )
+    .await;
     m.c.expect(&[("based-on", "CommunicationRequest/req-8")], &[])
         .await;
     m.c.expect(

@@ -197,7 +197,10 @@ async fn plan(s: &TestServer) -> Plan<'_> {
     let p2 = create_patient(s).await;
     let ramipril_entry = ramipril(&p1, &source);
 
-    let mut paracetamol = without(&contained_metformin(&p2), &["contained", "effectiveDateTime"]);
+    let mut paracetamol = without(
+        &contained_metformin(&p2),
+        &["contained", "effectiveDateTime"],
+    );
     paracetamol["status"] = json!("completed");
     paracetamol["medicationReference"] = json!({"reference": "Medication/fest-paracetamol"});
     paracetamol["effectivePeriod"] = json!({"start": "2024-01-01", "end": "2024-01-14"});
@@ -206,7 +209,8 @@ async fn plan(s: &TestServer) -> Plan<'_> {
     let mut mistaken = without(&ramipril_entry, &["effectivePeriod", "informationSource"]);
     mistaken["status"] = json!("entered-in-error");
     mistaken["subject"] = json!({"reference": patient_ref(&p2)});
-    mistaken["medicationCodeableConcept"] = json!({"coding": [{"system": ATC_VOLVEN, "code": "C09AA05"}]});
+    mistaken["medicationCodeableConcept"] =
+        json!({"coding": [{"system": ATC_VOLVEN, "code": "C09AA05"}]});
     mistaken["effectiveDateTime"] = json!("2026-10-01");
 
     Plan {
@@ -225,9 +229,11 @@ async fn patient_and_subject_find_the_patients_plan(s: TestServer) {
     let t = plan(&s).await;
     let first = [&t.ramipril, &t.metformin];
     t.c.expect(&[("patient", &t.p1)], &first).await;
-    t.c.expect(&[("subject", &patient_ref(&t.p1))], &first).await;
+    t.c.expect(&[("subject", &patient_ref(&t.p1))], &first)
+        .await;
     let second = [&t.paracetamol, &t.mistaken];
-    t.c.expect(&[("patient", &patient_ref(&t.p2))], &second).await;
+    t.c.expect(&[("patient", &patient_ref(&t.p2))], &second)
+        .await;
     t.c.expect(&[("subject", &t.p2)], &second).await;
 }
 
@@ -269,7 +275,8 @@ async fn effective_compares_periods_and_dates(s: TestServer) {
         .await;
     t.c.expect(&[("effective", "ge2026-12-01")], &[&t.ramipril])
         .await;
-    t.c.expect(&[("effective", "lt2025")], &[&t.paracetamol]).await;
+    t.c.expect(&[("effective", "lt2025")], &[&t.paracetamol])
+        .await;
     t.c.expect(
         &[("effective", "sa2025-12-31")],
         &[&t.ramipril, &t.mistaken],
@@ -281,7 +288,8 @@ async fn effective_compares_periods_and_dates(s: TestServer) {
 async fn medication_by_reference_and_missing(s: TestServer) {
     let t = plan(&s).await;
     for value in ["Medication/fest-paracetamol", "fest-paracetamol"] {
-        t.c.expect(&[("medication", value)], &[&t.paracetamol]).await;
+        t.c.expect(&[("medication", value)], &[&t.paracetamol])
+            .await;
     }
     t.c.expect(
         &[("medication:missing", "true")],
@@ -309,7 +317,8 @@ async fn source_is_who_told(s: TestServer) {
         .await;
     t.c.expect(&[("source", &patient_ref(&t.p1))], &[&t.metformin])
         .await;
-    t.c.expect(&[("source:missing", "true")], &[&t.mistaken]).await;
+    t.c.expect(&[("source:missing", "true")], &[&t.mistaken])
+        .await;
 }
 
 on_both_backends!(

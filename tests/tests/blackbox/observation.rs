@@ -91,7 +91,12 @@ impl<'a> Cohort<'a> {
     /// `POST {type}/_search` with the parameters as a form body, within the cohort.
     pub(crate) async fn post(&self, params: &[(&str, &str)]) -> Value {
         let path = format!("{}/_search", self.resource_type);
-        searchset(self.s.request(Method::POST, &path).form(&self.scoped(params))).await
+        searchset(
+            self.s
+                .request(Method::POST, &path)
+                .form(&self.scoped(params)),
+        )
+        .await
     }
 
     /// The ids a search finds (all on one page, `total` counting them).
@@ -112,7 +117,11 @@ impl<'a> Cohort<'a> {
     /// Asserts that a search is refused with 400 and an OperationOutcome.
     pub(crate) async fn rejected(&self, params: &[(&str, &str)]) {
         let req = self.s.request(Method::GET, self.resource_type);
-        let r = req.query(&self.scoped(params)).send().await.expect("request");
+        let r = req
+            .query(&self.scoped(params))
+            .send()
+            .await
+            .expect("request");
         outcome_with_status(r, 400).await;
     }
 }
@@ -163,7 +172,10 @@ pub(crate) async fn refused_at(
         .expect("request");
     let outcome = outcome_with_status(r, status).await;
     let after = history_total(s, &history).await;
-    assert_eq!(after, before, "the refused write wrote a version: {outcome}");
+    assert_eq!(
+        after, before,
+        "the refused write wrote a version: {outcome}"
+    );
     outcome
 }
 
@@ -186,9 +198,17 @@ pub(crate) async fn unprocessable(s: &TestServer, resource: &Value, expected: &[
 /// validator, the issue is located at the element that lacks it.
 pub(crate) async fn missing_required(s: &TestServer, resource: &Value, element: &str) {
     let outcome = refused(s, resource, 400).await;
-    assert_eq!(outcome["issue"].as_array().map(Vec::len), Some(1), "{outcome}");
+    assert_eq!(
+        outcome["issue"].as_array().map(Vec::len),
+        Some(1),
+        "{outcome}"
+    );
     assert_eq!(outcome["issue"][0]["code"], "required", "{outcome}");
-    assert_eq!(expressions(&outcome), [resource_type(resource)], "{outcome}");
+    assert_eq!(
+        expressions(&outcome),
+        [resource_type(resource)],
+        "{outcome}"
+    );
     assert!(
         diagnostics(&outcome).contains(&format!("'{element}'")),
         "the issue names {element}: {outcome}"
@@ -201,7 +221,11 @@ pub(crate) async fn round_trip(s: &TestServer, resource: &Value) -> String {
     let created = s.create(resource).await;
     let id = id_of(&created);
     let written = without(resource, &["id", "meta"]);
-    assert_eq!(without(&created, &["id", "meta"]), written, "create response");
+    assert_eq!(
+        without(&created, &["id", "meta"]),
+        written,
+        "create response"
+    );
     assert_eq!(created["meta"]["versionId"], "1", "{created}");
     if let Some(profile) = resource["meta"].get("profile") {
         assert_eq!(&created["meta"]["profile"], profile, "{created}");
@@ -267,7 +291,11 @@ fn measurement(patient: &str, codes: Value, value: f64, code: &str, unit: &str) 
 }
 
 fn profiled(resource: Value, profile: &str) -> Value {
-    with(resource, "meta", json!({"profile": [format!("{VKP}{profile}")]}))
+    with(
+        resource,
+        "meta",
+        json!({"profile": [format!("{VKP}{profile}")]}),
+    )
 }
 
 pub(crate) fn heart_rate(patient: &str, bpm: f64) -> Value {
@@ -280,7 +308,11 @@ pub(crate) fn heart_rate(patient: &str, bpm: f64) -> Value {
 
 fn oxygen_saturation(patient: &str, percent: f64) -> Value {
     let codes = json!([
-        coding(LOINC, "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
+        coding(
+            LOINC,
+            "59408-5",
+            "Oxygen saturation in Arterial blood by Pulse oximetry"
+        ),
         coding(LOINC, "2708-6", "Oxygen saturation in Arterial blood")
     ]);
     measurement(patient, codes, percent, "%", "%")
@@ -312,7 +344,11 @@ fn blood_glucose(patient: &str, mmol: f64) -> Value {
 
 /// A Clinical Frailty Scale score: a questionnaire score, recognised by category `survey`.
 fn frailty_score(patient: &str, score: f64) -> Value {
-    let codes = json!([coding(SNOMED, "763264000", "CSHA Clinical Frailty Scale score")]);
+    let codes = json!([coding(
+        SNOMED,
+        "763264000",
+        "CSHA Clinical Frailty Scale score"
+    )]);
     let mut o = observation(patient, codes, "survey");
     o["code"]["text"] = json!("Clinical Frailty Scale");
     with(o, "valueQuantity", quantity(score, "{score}", "{score}"))
@@ -327,14 +363,22 @@ fn pressure(loinc: &str, display: &str, mm_hg: f64) -> Value {
 
 fn blood_pressure(patient: &str, systolic: f64, diastolic: f64) -> Value {
     let codes = json!([
-        coding(LOINC, "85354-9", "Blood pressure panel with all children optional"),
+        coding(
+            LOINC,
+            "85354-9",
+            "Blood pressure panel with all children optional"
+        ),
         coding(SNOMED, "75367002", "Blood pressure (observable entity)")
     ]);
     let components = json!([
         pressure("8480-6", "Systolic blood pressure", systolic),
         pressure("8462-4", "Diastolic blood pressure", diastolic)
     ]);
-    with(observation(patient, codes, "vital-signs"), "component", components)
+    with(
+        observation(patient, codes, "vital-signs"),
+        "component",
+        components,
+    )
 }
 
 /// An Observation with only `code.coding` = `codes`: a kind the platform does not model.
@@ -351,7 +395,10 @@ fn coded_only(patient: &str, codes: Value) -> Value {
 
 async fn blood_pressure_panel_round_trips(s: TestServer) {
     let p = create_patient(&s).await;
-    let mut bp = profiled(blood_pressure(&p, 132.0, 84.0), "vkp-Observation-Bloodpressure");
+    let mut bp = profiled(
+        blood_pressure(&p, 132.0, 84.0),
+        "vkp-Observation-Bloodpressure",
+    );
     bp["bodySite"] = json!({"coding": [coding(SNOMED, "368209003", "Right arm")]});
     bp["performer"] = json!([{"reference": patient_ref(&p)}]);
     bp["device"] = json!({"reference": "Device/omron-m7", "display": "Omron M7"});
@@ -373,7 +420,11 @@ async fn heart_rate_round_trips(s: TestServer) {
 async fn oxygen_saturation_round_trips(s: TestServer) {
     let p = create_patient(&s).await;
     let spo2 = profiled(oxygen_saturation(&p, 97.0), "vkp-Observation-Oxygensat");
-    round_trip(&s, &with(spo2, "device", json!({"reference": "Device/nonin-3230"}))).await;
+    round_trip(
+        &s,
+        &with(spo2, "device", json!({"reference": "Device/nonin-3230"})),
+    )
+    .await;
 }
 
 async fn body_temperature_round_trips(s: TestServer) {
@@ -384,7 +435,11 @@ async fn body_temperature_round_trips(s: TestServer) {
 
 async fn body_weight_round_trips(s: TestServer) {
     let p = create_patient(&s).await;
-    round_trip(&s, &profiled(body_weight(&p, 72.5), "vkp-Observation-Bodyweight")).await;
+    round_trip(
+        &s,
+        &profiled(body_weight(&p, 72.5), "vkp-Observation-Bodyweight"),
+    )
+    .await;
 }
 
 async fn respiratory_rate_round_trips(s: TestServer) {
@@ -400,7 +455,11 @@ async fn blood_glucose_round_trips(s: TestServer) {
 
 async fn questionnaire_score_round_trips(s: TestServer) {
     let p = create_patient(&s).await;
-    round_trip(&s, &profiled(frailty_score(&p, 4.0), "vkp-Observation-CFSscore")).await;
+    round_trip(
+        &s,
+        &profiled(frailty_score(&p, 4.0), "vkp-Observation-CFSscore"),
+    )
+    .await;
 }
 
 async fn unknown_code_is_stored_as_written(s: TestServer) {
@@ -414,7 +473,11 @@ async fn unknown_code_is_stored_as_written(s: TestServer) {
 
 async fn heart_rate_in_kg_is_422_at_the_unit_code(s: TestServer) {
     let p = create_patient(&s).await;
-    let o = with(heart_rate(&p, 64.0), "valueQuantity", quantity(64.0, "kg", "kg"));
+    let o = with(
+        heart_rate(&p, 64.0),
+        "valueQuantity",
+        quantity(64.0, "kg", "kg"),
+    );
     let outcome = unprocessable(&s, &o, &["Observation.valueQuantity.code"]).await;
     assert!(diagnostics(&outcome).contains("/min"), "{outcome}");
 }
@@ -541,7 +604,8 @@ async fn subject_matches_any_type_unless_one_is_named(s: TestServer) {
 
 async fn subject_missing_finds_observations_without_one(s: TestServer) {
     let t = subject_cohort(&s).await;
-    t.c.expect(&[("subject:missing", "true")], &[&t.nobody]).await;
+    t.c.expect(&[("subject:missing", "true")], &[&t.nobody])
+        .await;
     t.c.expect(
         &[("subject:missing", "false")],
         &[&t.p1_heart_rate, &t.p1_weight, &t.p2_heart_rate, &t.group],
@@ -581,7 +645,10 @@ async fn code_cohort(s: &TestServer) -> CodeCohort<'_> {
         pressure: c.add(blood_pressure(&p, 132.0, 84.0)).await,
         no_system: c.add(coded_only(&p, json!([{"code": "8867-4"}]))).await,
         other_system: c
-            .add(coded_only(&p, json!([{"system": "urn:example:codes", "code": "8867-4"}])))
+            .add(coded_only(
+                &p,
+                json!([{"system": "urn:example:codes", "code": "8867-4"}]),
+            ))
             .await,
         c,
     }
@@ -591,8 +658,11 @@ async fn code_with_system_and_code(s: TestServer) {
     let t = code_cohort(&s).await;
     t.c.expect(&[("code", "http://loinc.org|8867-4")], &[&t.heart_rate])
         .await;
-    t.c.expect(&[("code", "http://snomed.info/sct|364075005")], &[&t.heart_rate])
-        .await;
+    t.c.expect(
+        &[("code", "http://snomed.info/sct|364075005")],
+        &[&t.heart_rate],
+    )
+    .await;
     t.c.expect(&[("code", "http://loinc.org|2708-6")], &[&t.saturation])
         .await;
     t.c.expect(&[("code", "http://snomed.info/sct|8867-4")], &[])
@@ -624,8 +694,11 @@ async fn code_system_alone_matches_any_code(s: TestServer) {
 
 async fn code_alternatives_and_not(s: TestServer) {
     let t = code_cohort(&s).await;
-    t.c.expect(&[("code", "59408-5,85354-9")], &[&t.saturation, &t.pressure])
-        .await;
+    t.c.expect(
+        &[("code", "59408-5,85354-9")],
+        &[&t.saturation, &t.pressure],
+    )
+    .await;
     t.c.expect(
         &[("code:not", "http://loinc.org|8867-4")],
         &[&t.saturation, &t.pressure, &t.no_system, &t.other_system],
@@ -649,8 +722,11 @@ async fn combo_code_matches_the_code_or_a_component(s: TestServer) {
     let t = code_cohort(&s).await;
     t.c.expect(&[("combo-code", "http://loinc.org|8480-6")], &[&t.pressure])
         .await;
-    t.c.expect(&[("combo-code", "http://loinc.org|85354-9")], &[&t.pressure])
-        .await;
+    t.c.expect(
+        &[("combo-code", "http://loinc.org|85354-9")],
+        &[&t.pressure],
+    )
+    .await;
     t.c.expect(
         &[("combo-code", "8867-4")],
         &[&t.heart_rate, &t.no_system, &t.other_system],
@@ -682,11 +758,15 @@ async fn category_cohort(s: &TestServer) -> CategoryCohort<'_> {
 
 async fn category_by_code_and_system(s: TestServer) {
     let t = category_cohort(&s).await;
-    t.c.expect(&[("category", "vital-signs")], &[&t.vital]).await;
+    t.c.expect(&[("category", "vital-signs")], &[&t.vital])
+        .await;
     let survey = format!("{CATEGORY}|survey");
     t.c.expect(&[("category", &survey)], &[&t.survey]).await;
-    t.c.expect(&[("category", "laboratory,survey")], &[&t.laboratory, &t.survey])
-        .await;
+    t.c.expect(
+        &[("category", "laboratory,survey")],
+        &[&t.laboratory, &t.survey],
+    )
+    .await;
     t.c.expect(&[("category", "urn:example:other|survey")], &[])
         .await;
 }
@@ -717,12 +797,18 @@ async fn status_equals_alternatives_and_not(s: TestServer) {
     }
     let [fin, amended, preliminary, error] = [0, 1, 2, 3].map(|i| &by_status[i]);
     c.expect(&[("status", "final")], &[fin]).await;
-    c.expect(&[("status", "amended,preliminary")], &[amended, preliminary])
-        .await;
+    c.expect(
+        &[("status", "amended,preliminary")],
+        &[amended, preliminary],
+    )
+    .await;
     c.expect(&[("status:not", "final")], &[amended, preliminary, error])
         .await;
-    c.expect(&[("status:not", "final,entered-in-error")], &[amended, preliminary])
-        .await;
+    c.expect(
+        &[("status:not", "final,entered-in-error")],
+        &[amended, preliminary],
+    )
+    .await;
 }
 
 // --- date --------------------------------------------------------------------------------------
@@ -794,8 +880,11 @@ async fn date_gt_lt_ge_le_compare_whole_periods(s: TestServer) {
     t.expect("ge2024-03-02", &[&t.next_day, &t.ongoing]).await;
     t.expect("lt2024-03-01", &[&t.spanning]).await;
     t.expect("le2024-03-01", &[&t.morning, &t.spanning]).await;
-    t.expect("gt2024-03-01T11:00:00Z", &[&t.next_day, &t.spanning, &t.ongoing])
-        .await;
+    t.expect(
+        "gt2024-03-01T11:00:00Z",
+        &[&t.next_day, &t.spanning, &t.ongoing],
+    )
+    .await;
 }
 
 async fn date_ne_sa_and_eb(s: TestServer) {
@@ -809,8 +898,11 @@ async fn date_ne_sa_and_eb(s: TestServer) {
 
 async fn date_ap_is_near_but_not_far(s: TestServer) {
     let t = date_cohort(&s).await;
-    t.expect("ap2024-03-01", &[&t.morning, &t.next_day, &t.spanning, &t.ongoing])
-        .await;
+    t.expect(
+        "ap2024-03-01",
+        &[&t.morning, &t.next_day, &t.spanning, &t.ongoing],
+    )
+    .await;
     t.expect("ap2010-01-01", &[]).await;
 }
 
@@ -887,11 +979,8 @@ async fn value_quantity_gt_lt_ge_le(s: TestServer) {
 
 async fn value_quantity_ne(s: TestServer) {
     let t = value_cohort(&s).await;
-    t.expect(
-        "ne72.5|http://unitsofmeasure.org|kg",
-        &[&t.w7204, &t.w80],
-    )
-    .await;
+    t.expect("ne72.5|http://unitsofmeasure.org|kg", &[&t.w7204, &t.w80])
+        .await;
 }
 
 async fn value_quantity_with_system_and_code(s: TestServer) {
@@ -1068,7 +1157,8 @@ async fn performer_by_type_and_id(s: TestServer) {
         .await;
     let organization = format!("Organization/{org_id}");
     c.expect(&[("performer", &organization)], &[&unit]).await;
-    c.expect(&[("performer:missing", "true")], &[&unknown]).await;
+    c.expect(&[("performer:missing", "true")], &[&unknown])
+        .await;
 }
 
 // --- _lastUpdated, paging, POST --------------------------------------------------------------

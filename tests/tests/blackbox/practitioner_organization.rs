@@ -52,7 +52,10 @@ fn organization(identifiers: &[(&str, &str)], name: &str) -> Value {
 /// The write is refused with 422 at `expression`, naming `number` (the identifier's name).
 async fn invalid_identifier(s: &TestServer, resource: &Value, expression: &str, number: &str) {
     let outcome = unprocessable(s, resource, &[expression]).await;
-    assert!(diagnostics(&outcome).contains(number), "names {number}: {outcome}");
+    assert!(
+        diagnostics(&outcome).contains(number),
+        "names {number}: {outcome}"
+    );
 }
 
 // --- Practitioner ------------------------------------------------------------------------
@@ -86,7 +89,13 @@ async fn invalid_hpr_number_is_located_at_its_identifier(s: TestServer) {
 
 async fn invalid_national_id_of_a_practitioner_is_422(s: TestServer) {
     let nurse = practitioner(&[(FNR, "13116900217")], "Nordmann", &["Kari"]);
-    invalid_identifier(&s, &nurse, "Practitioner.identifier[0].value", "fødselsnummer").await;
+    invalid_identifier(
+        &s,
+        &nurse,
+        "Practitioner.identifier[0].value",
+        "fødselsnummer",
+    )
+    .await;
 }
 
 struct Staff<'a> {
@@ -103,10 +112,18 @@ async fn staff(s: &TestServer) -> Staff<'_> {
     let mut c = Cohort::new(s, "Practitioner");
     Staff {
         kari: c
-            .add(practitioner(&[(HPR, "565501872")], "Nordmann", &["Kari", "Anne"]))
+            .add(practitioner(
+                &[(HPR, "565501872")],
+                "Nordmann",
+                &["Kari", "Anne"],
+            ))
             .await,
         ola: c
-            .add(practitioner(&[(HPR, "9144900")], "Nordmann-Hansen", &["Ola"]))
+            .add(practitioner(
+                &[(HPR, "9144900")],
+                "Nordmann-Hansen",
+                &["Ola"],
+            ))
             .await,
         aase: c
             .add(practitioner(&[(STAFF, "565501872")], "Berg", &["Åse"]))
@@ -122,14 +139,17 @@ async fn practitioner_identifier_by_system_and_value(s: TestServer) {
     t.c.expect(&[("identifier", "565501872")], &[&t.kari, &t.aase])
         .await;
     let any_hpr = format!("{HPR}|");
-    t.c.expect(&[("identifier", &any_hpr)], &[&t.kari, &t.ola]).await;
+    t.c.expect(&[("identifier", &any_hpr)], &[&t.kari, &t.ola])
+        .await;
     t.c.expect(&[("identifier", "|565501872")], &[]).await;
 }
 
 async fn practitioner_family_and_given(s: TestServer) {
     let t = staff(&s).await;
-    t.c.expect(&[("family", "nordmann")], &[&t.kari, &t.ola]).await;
-    t.c.expect(&[("family:exact", "Nordmann")], &[&t.kari]).await;
+    t.c.expect(&[("family", "nordmann")], &[&t.kari, &t.ola])
+        .await;
+    t.c.expect(&[("family:exact", "Nordmann")], &[&t.kari])
+        .await;
     t.c.expect(&[("family", "hansen")], &[]).await;
     t.c.expect(&[("given", "anne")], &[&t.kari]).await;
     t.c.expect(&[("given", "ase")], &[&t.aase]).await;
@@ -211,7 +231,10 @@ async fn organizations(s: &TestServer) -> Organizations<'_> {
             .add(with(home_care, "alias", json!(["Hjemmesykepleien"])))
             .await,
         gp_office: c
-            .add(organization(&[(ORGNR_ALIAS, "983974724")], "Legesenteret Sentrum"))
+            .add(organization(
+                &[(ORGNR_ALIAS, "983974724")],
+                "Legesenteret Sentrum",
+            ))
             .await,
         hospital: c.add(hospital).await,
         c,
@@ -227,7 +250,8 @@ async fn organization_identifier_by_system_and_value(s: TestServer) {
     let alias = format!("{ORGNR_ALIAS}|983974724");
     t.c.expect(&[("identifier", &alias)], &[&t.gp_office]).await;
     let any_her = format!("{HER}|");
-    t.c.expect(&[("identifier", &any_her)], &[&t.hospital]).await;
+    t.c.expect(&[("identifier", &any_her)], &[&t.hospital])
+        .await;
     let wrong_system = format!("{ORGNR}|983974724");
     t.c.expect(&[("identifier", &wrong_system)], &[]).await;
 }
