@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::index::{split_reference, ParamKind, SearchParamDef, PARAM};
 use crate::json::{array_mut, drop_if_empty, items, object_mut, set_or_remove, str_of};
 use crate::patient::TenantContext;
-use crate::practitioner::{
+use crate::resource_parts::{
     check_code, check_patient_subject, patch_slot, reference_at, set_reference, snapshot_or_fresh,
     subject_patient_id,
 };
@@ -359,7 +359,7 @@ fn patch_attachments(obj: &mut Map<String, Value>, count: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::practitioner::test_support::{
+    use crate::resource_parts::test_support::{
         assert_snapshot_round_trip, assert_valid_r4, indexed, issues_of,
     };
 

@@ -13,5 +13,6 @@ pub mod organization;
 pub mod patient;
 pub mod practitioner;
 pub mod references;
+mod resource_parts;
 
 pub use error::{MappingError, MappingIssue};

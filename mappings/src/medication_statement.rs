@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use crate::index::{ParamKind, SearchParamDef, PARAM};
 use crate::json::{array_mut, drop_if_empty, items, object_mut, set_or_remove, str_of};
 use crate::patient::TenantContext;
-use crate::practitioner::{
+use crate::resource_parts::{
     check_code, check_patient_subject, reference_at, set_reference, snapshot_or_fresh,
     subject_patient_id,
 };
@@ -510,7 +510,7 @@ fn patch_dosage(obj: &mut Map<String, Value>, text: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::practitioner::test_support::{
+    use crate::resource_parts::test_support::{
         assert_snapshot_round_trip, assert_valid_r4, indexed, issues_of,
     };
 

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use crate::index::{ParamKind, SearchParamDef, PARAM};
 use crate::json::{array_mut, drop_if_empty, items, object_mut, set_or_remove, str_of};
 use crate::patient::{TenantContext, MUNICIPALITY_CODE_EXT, MUNICIPALITY_SYSTEM};
-use crate::practitioner::{
+use crate::resource_parts::{
     check_identifiers, current_identifier, patch_identifier, snapshot_or_fresh,
 };
 use crate::{MappingError, MappingIssue};
@@ -200,7 +200,7 @@ fn patch_municipality(obj: &mut Map<String, Value>, code: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::practitioner::test_support::{
+    use crate::resource_parts::test_support::{
         assert_snapshot_round_trip, assert_valid_r4, indexed, issues_of,
     };
 
