@@ -191,11 +191,18 @@ fn index_node(def: &SearchParamDef, node: &Value, out: &mut Vec<IndexEntry>) {
         ParamKind::Reference => {
             if let Some(r) = node.get("reference").and_then(Value::as_str) {
                 let (target_type, target_id, url) = split_reference(r);
-                push(IndexValue::Reference {
-                    target_type,
-                    target_id,
-                    url,
-                });
+                // `patient` covers `subject` only where the subject is a Patient.
+                let allowed = def.targets.is_empty()
+                    || target_type
+                        .as_deref()
+                        .is_some_and(|t| def.targets.contains(&t));
+                if allowed {
+                    push(IndexValue::Reference {
+                        target_type,
+                        target_id,
+                        url,
+                    });
+                }
             }
         }
         ParamKind::Quantity => {

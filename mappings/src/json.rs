@@ -40,7 +40,9 @@ pub fn set_or_remove(obj: &mut Map<String, Value>, key: &str, value: Option<Valu
 
 /// The array under `key`, created when missing and wrapping a single value.
 pub fn array_mut<'a>(obj: &'a mut Map<String, Value>, key: &str) -> &'a mut Vec<Value> {
-    let entry = obj.entry(key.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+    let entry = obj
+        .entry(key.to_string())
+        .or_insert_with(|| Value::Array(Vec::new()));
     if !entry.is_array() {
         *entry = Value::Array(vec![entry.take()]);
     }
@@ -49,7 +51,11 @@ pub fn array_mut<'a>(obj: &'a mut Map<String, Value>, key: &str) -> &'a mut Vec<
 
 /// FHIR forbids empty arrays: removes `key` when its array became empty.
 pub fn drop_if_empty(obj: &mut Map<String, Value>, key: &str) {
-    if obj.get(key).and_then(Value::as_array).is_some_and(Vec::is_empty) {
+    if obj
+        .get(key)
+        .and_then(Value::as_array)
+        .is_some_and(Vec::is_empty)
+    {
         obj.shift_remove(key);
     }
 }

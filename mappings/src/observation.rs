@@ -679,8 +679,6 @@ pub fn observation_to_fhir(
     resource
 }
 
-
-
 fn coding(system: &str, code: &str, display: &str) -> Value {
     let mut c = json!({"system": system, "code": code});
     if !display.is_empty() {

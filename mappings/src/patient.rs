@@ -439,8 +439,6 @@ pub fn patient_to_fhir(
     resource
 }
 
-
-
 fn patch_national_id(obj: &mut Map<String, Value>, id: Option<&NationalId>) {
     let list = array_mut(obj, "identifier");
     let national =

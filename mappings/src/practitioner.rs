@@ -14,7 +14,10 @@ use serde_json::{json, Map, Value};
 use crate::index::{ParamKind, SearchParamDef, PARAM};
 use crate::json::{array_mut, drop_if_empty, items, object_mut, set_or_remove, str_of};
 use crate::patient::TenantContext;
-use crate::resource_parts::{snapshot_or_fresh, is_current, current_identifier, check_identifiers, patch_slot, patch_identifier};
+use crate::resource_parts::{
+    check_identifiers, current_identifier, is_current, patch_identifier, patch_slot,
+    snapshot_or_fresh,
+};
 use crate::MappingError;
 
 pub const PROFILE: &str = "http://hl7.no/fhir/StructureDefinition/no-basis-Practitioner";
@@ -210,8 +213,10 @@ fn patch_name(obj: &mut Map<String, Value>, record: &PractitionerRecord) {
 
 #[cfg(test)]
 mod tests {
-    use crate::resource_parts::test_support::{assert_snapshot_round_trip, assert_valid_r4, indexed};
     use super::*;
+    use crate::resource_parts::test_support::{
+        assert_snapshot_round_trip, assert_valid_r4, indexed,
+    };
 
     fn tenant(is_test: bool) -> TenantContext {
         TenantContext {

@@ -13,23 +13,29 @@ pub struct FoundReference {
     pub target_id: String,
 }
 
-/// Every relative literal reference (`Type/id`, optionally versioned) in `resource`, outside
-/// contained resources. Absolute URLs, `#contained` and `urn:` references are not local.
-pub fn literal_references(resource: &Value) -> Vec<FoundReference> {
+/// Every local literal reference (`Type/id`, optionally versioned, or an absolute URL under
+/// `local_base`, this server's FHIR base) in `resource`, outside contained resources.
+/// Other absolute URLs, `#contained` and `urn:` references are not local.
+pub fn literal_references(resource: &Value, local_base: &str) -> Vec<FoundReference> {
     let root = resource["resourceType"]
         .as_str()
         .unwrap_or("Resource")
         .to_string();
     let mut out = Vec::new();
-    walk(resource, &root, &mut out, true);
+    let base = format!("{}/", local_base.trim_end_matches('/'));
+    walk(resource, &root, &mut out, true, &base);
     out
 }
 
-fn walk(node: &Value, path: &str, out: &mut Vec<FoundReference>, top: bool) {
+fn walk(node: &Value, path: &str, out: &mut Vec<FoundReference>, top: bool, base: &str) {
     match node {
         Value::Object(o) => {
             if let Some(Value::String(r)) = o.get("reference") {
-                if let (Some(t), Some(i), None) = split_reference(r) {
+                let local = match r.strip_prefix(base) {
+                    Some(rest) if base.len() > 1 => rest,
+                    _ => r.as_str(),
+                };
+                if let (Some(t), Some(i), None) = split_reference(local) {
                     out.push(FoundReference {
                         expression: format!("{path}.reference"),
                         target_type: t,
@@ -41,12 +47,12 @@ fn walk(node: &Value, path: &str, out: &mut Vec<FoundReference>, top: bool) {
                 if top && k == "contained" {
                     continue;
                 }
-                walk(v, &format!("{path}.{k}"), out, false);
+                walk(v, &format!("{path}.{k}"), out, false, base);
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                walk(v, &format!("{path}[{i}]"), out, false);
+                walk(v, &format!("{path}[{i}]"), out, false, base);
             }
         }
         _ => {}
@@ -66,7 +72,7 @@ mod tests {
             "performer": [{"reference": "Practitioner/x/_history/2"}, {"reference": "#c1"}, {"reference": "http://other.example/fhir/Patient/9"}],
             "contained": [{"resourceType": "Device", "patient": {"reference": "Patient/zz"}}]
         });
-        let found = literal_references(&o);
+        let found = literal_references(&o, "http://this.example/fhir");
         assert_eq!(
             found,
             vec![

@@ -115,7 +115,11 @@ pub async fn load_if_empty(store: &Store, tenant: &Tenant) -> Result<(), WriteEr
         return Ok(());
     }
     let ctx = tenant.mapping_context();
-    let path = WritePath { store, tenant };
+    let path = WritePath {
+        store,
+        tenant,
+        base_url: "",
+    };
     let put = |served: ServedType, id: String, mut resource: serde_json::Value| {
         resource["id"] = serde_json::Value::String(id.clone());
         let path = &path;
@@ -128,8 +132,17 @@ pub async fn load_if_empty(store: &Store, tenant: &Tenant) -> Result<(), WriteEr
         active: Some(true),
         ..Default::default()
     };
-    put(ServedType::Organization, "demo-kommune".into(), organization_to_fhir(&org, None, &ctx)).await?;
-    let clinicians = [("Lege", "Lise", "9144900"), ("Sykepleier", "Sander", "9144889"), ("Fysio", "Frida", "9144897")];
+    put(
+        ServedType::Organization,
+        "demo-kommune".into(),
+        organization_to_fhir(&org, None, &ctx),
+    )
+    .await?;
+    let clinicians = [
+        ("Lege", "Lise", "9144900"),
+        ("Sykepleier", "Sander", "9144889"),
+        ("Fysio", "Frida", "9144897"),
+    ];
     for (i, (family, given, hpr)) in clinicians.into_iter().enumerate() {
         let record = PractitionerRecord {
             hpr_number: Some(hpr.into()),
@@ -139,11 +152,21 @@ pub async fn load_if_empty(store: &Store, tenant: &Tenant) -> Result<(), WriteEr
             active: Some(true),
             ..Default::default()
         };
-        put(ServedType::Practitioner, format!("demo-practitioner-{i}"), practitioner_to_fhir(&record, None, &ctx)).await?;
+        put(
+            ServedType::Practitioner,
+            format!("demo-practitioner-{i}"),
+            practitioner_to_fhir(&record, None, &ctx),
+        )
+        .await?;
     }
     for (n, record) in demo_patients(24).into_iter().enumerate() {
         let patient_id = format!("demo-patient-{n}");
-        put(ServedType::Patient, patient_id.clone(), patient_to_fhir(&record, None, &ctx)).await?;
+        put(
+            ServedType::Patient,
+            patient_id.clone(),
+            patient_to_fhir(&record, None, &ctx),
+        )
+        .await?;
         if n < 8 {
             load_patient_history(&path, tenant, &patient_id, n).await?;
         }
@@ -154,15 +177,35 @@ pub async fn load_if_empty(store: &Store, tenant: &Tenant) -> Result<(), WriteEr
 }
 
 /// Three weeks of home measurements, a message thread, a medication plan and a journal note.
-async fn load_patient_history(path: &WritePath<'_>, tenant: &Tenant, patient_id: &str, n: usize) -> Result<(), WriteError> {
+async fn load_patient_history(
+    path: &WritePath<'_>,
+    tenant: &Tenant,
+    patient_id: &str,
+    n: usize,
+) -> Result<(), WriteError> {
     let ctx = tenant.mapping_context();
     let subject = Some(patient_id.to_string());
     for day in 0..21u32 {
         let at = format!("2026-10-{:02}T08:{:02}:00+01:00", day + 1, n * 3);
         let readings = [
-            (MeasurementKind::BloodPressure, 120.0 + (day as f64 + n as f64 * 3.0) % 25.0, Some(78.0 + (day % 9) as f64), "mm[Hg]"),
-            (MeasurementKind::HeartRate, 62.0 + ((day * 7 + n as u32) % 30) as f64, None, "/min"),
-            (MeasurementKind::OxygenSaturation, 93.0 + ((day + n as u32) % 6) as f64, None, "%"),
+            (
+                MeasurementKind::BloodPressure,
+                120.0 + (day as f64 + n as f64 * 3.0) % 25.0,
+                Some(78.0 + (day % 9) as f64),
+                "mm[Hg]",
+            ),
+            (
+                MeasurementKind::HeartRate,
+                62.0 + ((day * 7 + n as u32) % 30) as f64,
+                None,
+                "/min",
+            ),
+            (
+                MeasurementKind::OxygenSaturation,
+                93.0 + ((day + n as u32) % 6) as f64,
+                None,
+                "%",
+            ),
         ];
         for (k, (kind, value, value2, unit)) in readings.into_iter().enumerate() {
             let record = MeasurementRecord {
@@ -177,14 +220,24 @@ async fn load_patient_history(path: &WritePath<'_>, tenant: &Tenant, patient_id:
                 ..Default::default()
             };
             let resource = observation_to_fhir(&record, None, &ctx);
-            path.create(ServedType::Observation, resource, None).await.map(|_| k)?;
+            path.create(ServedType::Observation, resource, None)
+                .await
+                .map(|_| k)?;
         }
     }
     let clinician = format!("Practitioner/demo-practitioner-{}", n % 3);
     let patient_ref = format!("Patient/{patient_id}");
     let thread = [
-        (&patient_ref, &clinician, "Hei! Blodtrykket har vært litt høyt de siste dagene. Bør jeg gjøre noe?"),
-        (&clinician, &patient_ref, "Takk for beskjed. Fortsett å måle morgen og kveld, så ser vi på det på fredag."),
+        (
+            &patient_ref,
+            &clinician,
+            "Hei! Blodtrykket har vært litt høyt de siste dagene. Bør jeg gjøre noe?",
+        ),
+        (
+            &clinician,
+            &patient_ref,
+            "Takk for beskjed. Fortsett å måle morgen og kveld, så ser vi på det på fredag.",
+        ),
     ];
     let mut first_id: Option<String> = None;
     for (i, (sender, recipient, text)) in thread.into_iter().enumerate() {
@@ -199,7 +252,13 @@ async fn load_patient_history(path: &WritePath<'_>, tenant: &Tenant, patient_id:
             category: Some("message".into()),
             ..Default::default()
         };
-        let written = path.create(ServedType::Communication, communication_to_fhir(&record, None, &ctx), None).await?;
+        let written = path
+            .create(
+                ServedType::Communication,
+                communication_to_fhir(&record, None, &ctx),
+                None,
+            )
+            .await?;
         first_id.get_or_insert(written.id);
     }
     let plan = MedicationPlanRecord {
@@ -213,7 +272,12 @@ async fn load_patient_history(path: &WritePath<'_>, tenant: &Tenant, patient_id:
         reason_codes: vec![("urn:oid:2.16.578.1.12.4.1.1.7170".into(), "K86".into())],
         ..Default::default()
     };
-    path.create(ServedType::MedicationStatement, medication_statement_to_fhir(&plan, None, &ctx), None).await?;
+    path.create(
+        ServedType::MedicationStatement,
+        medication_statement_to_fhir(&plan, None, &ctx),
+        None,
+    )
+    .await?;
     sqlx::query(
         "INSERT INTO journal_notes (tenant_id, id, version, patient_id, author_id, title, text, status, written_at) \
          VALUES ($1, $2, 1, $3, $4, $5, $6, 'final', $7)",

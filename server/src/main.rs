@@ -36,7 +36,11 @@ enum Command {
     },
     /// Load a platform export (one JSON record a line) through the FHIR mapping and checks.
     Import {
-        #[arg(long, env = "HELSEBRO_DATABASE_URL", default_value = "sqlite://helsebro.db")]
+        #[arg(
+            long,
+            env = "HELSEBRO_DATABASE_URL",
+            default_value = "sqlite://helsebro.db"
+        )]
         database: String,
         /// The export file (see docs/import-format.md).
         file: std::path::PathBuf,
@@ -93,15 +97,20 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 
 async fn import(database: &str, file: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     use std::io::BufRead;
-    let total = std::io::BufReader::new(std::fs::File::open(file)?).lines().count();
+    let total = std::io::BufReader::new(std::fs::File::open(file)?)
+        .lines()
+        .count();
     let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, database)).await?;
     let bar = indicatif::ProgressBar::new(total as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} lines  {per_sec}  eta {eta}")?,
-    );
+    bar.set_style(indicatif::ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} lines  {per_sec}  eta {eta}",
+    )?);
     let started = std::time::Instant::now();
     let reader = std::io::BufReader::new(std::fs::File::open(file)?);
-    let report = helsebro::import::import(&state.store, &state.tenant, reader, |n| bar.set_position(n as u64)).await?;
+    let report = helsebro::import::import(&state.store, &state.tenant, reader, |n| {
+        bar.set_position(n as u64)
+    })
+    .await?;
     bar.finish_and_clear();
     state.store.analyze().await?;
     for (line, reason) in &report.rejected {

@@ -130,6 +130,7 @@ impl WriteTx {
         tenant_id: &str,
         id: &str,
     ) -> Result<(), StoreError> {
-        self.mark_record_deleted(served.record_table(), tenant_id, id).await
+        self.mark_record_deleted(served.record_table(), tenant_id, id)
+            .await
     }
 }

@@ -59,6 +59,8 @@ pub struct Condition {
 pub struct WritePath<'a> {
     pub store: &'a Store,
     pub tenant: &'a Tenant,
+    /// This server's FHIR base: absolute references under it are local references.
+    pub base_url: &'a str,
 }
 
 impl WritePath<'_> {
@@ -189,11 +191,14 @@ impl WritePath<'_> {
     /// tenant that exists; references to other types are kept as written.
     async fn check_references(&self, tx: &mut WriteTx, resource: &Value) -> Result<(), WriteError> {
         let mut issues = Vec::new();
-        for r in literal_references(resource) {
+        for r in literal_references(resource, self.base_url) {
             if ServedType::from_name(&r.target_type).is_none() {
                 continue;
             }
-            if !tx.exists(&self.tenant.id, &r.target_type, &r.target_id).await? {
+            if !tx
+                .exists(&self.tenant.id, &r.target_type, &r.target_id)
+                .await?
+            {
                 issues.push(MappingIssue {
                     message: format!(
                         "{}/{} does not exist on this server (references to {} must resolve)",

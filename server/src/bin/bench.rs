@@ -31,11 +31,26 @@ struct Args {
     #[arg(long, default_value_t = 10000)]
     observations: usize,
     /// Admin URL of the PostgreSQL server (a database is created and dropped).
-    #[arg(long, env = "HELSEBRO_TEST_POSTGRES_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(
+        long,
+        env = "HELSEBRO_TEST_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     postgres_url: String,
 }
 
-const FAMILIES: &[&str] = &["Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Kristiansen", "Jensen", "Karlsen"];
+const FAMILIES: &[&str] = &[
+    "Hansen",
+    "Johansen",
+    "Olsen",
+    "Larsen",
+    "Andersen",
+    "Pedersen",
+    "Nilsen",
+    "Kristiansen",
+    "Jensen",
+    "Karlsen",
+];
 const ID_SYSTEM: &str = "urn:oid:2.16.578.1.12.4.1.2.9999";
 
 fn patient(i: usize) -> serde_json::Value {
@@ -114,19 +129,34 @@ where
         latencies.add(h).expect("same bounds");
         errors += e;
     }
-    Phase { name, count: n, elapsed: start.elapsed(), latencies, errors }
+    Phase {
+        name,
+        count: n,
+        elapsed: start.elapsed(),
+        latencies,
+        errors,
+    }
 }
 
-async fn bench_backend(label: &str, database_url: String, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+async fn bench_backend(
+    label: &str,
+    database_url: String,
+    args: &Args,
+) -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let database_url_for_analyze = database_url.clone();
     let config = Config::new(addr, database_url);
     let state = helsebro::app::state(config).await?;
     let state_for_import = state.clone();
-    tokio::spawn(helsebro::app::serve_router(listener, helsebro::app::router(state)));
+    tokio::spawn(helsebro::app::serve_router(
+        listener,
+        helsebro::app::router(state),
+    ));
     let base = format!("http://{addr}/fhir");
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.concurrency).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
 
     let (c, b) = (client.clone(), base.clone());
     let create = run_phase("create", args.patients, args.concurrency, move |i| {
@@ -138,7 +168,10 @@ async fn bench_backend(label: &str, database_url: String, args: &Args) -> Result
     .await;
     create.print(label);
     // What autovacuum does shortly after a bulk load in production.
-    helsebro::store::Store::connect(&database_url_for_analyze).await?.analyze().await?;
+    helsebro::store::Store::connect(&database_url_for_analyze)
+        .await?
+        .analyze()
+        .await?;
 
     // Collect the ids through paging, as a client would.
     let mut ids = Vec::with_capacity(args.patients);
@@ -148,7 +181,10 @@ async fn bench_backend(label: &str, database_url: String, args: &Args) -> Result
         for e in page["entry"].as_array().into_iter().flatten() {
             ids.push(e["resource"]["id"].as_str().unwrap_or_default().to_string());
         }
-        url = page["link"].as_array().into_iter().flatten()
+        url = page["link"]
+            .as_array()
+            .into_iter()
+            .flatten()
             .find(|l| l["relation"] == "next")
             .and_then(|l| l["url"].as_str().map(str::to_string));
     }
@@ -162,21 +198,31 @@ async fn bench_backend(label: &str, database_url: String, args: &Args) -> Result
     .print(label);
 
     let (c, b, n) = (client.clone(), base.clone(), args.patients);
-    run_phase("search identifier", args.requests, args.concurrency, move |i| {
-        c.post(format!("{b}/Patient/_search"))
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(format!("identifier={ID_SYSTEM}|bench-{}", (i * 7919) % n))
-    })
+    run_phase(
+        "search identifier",
+        args.requests,
+        args.concurrency,
+        move |i| {
+            c.post(format!("{b}/Patient/_search"))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(format!("identifier={ID_SYSTEM}|bench-{}", (i * 7919) % n))
+        },
+    )
     .await
     .print(label);
 
     let (c, b) = (client.clone(), base.clone());
-    run_phase("search family+gen", args.requests, args.concurrency, move |i| {
-        c.get(format!(
-            "{b}/Patient?family={}&gender=female&_count=10&_total=none",
-            FAMILIES[i % FAMILIES.len()]
-        ))
-    })
+    run_phase(
+        "search family+gen",
+        args.requests,
+        args.concurrency,
+        move |i| {
+            c.get(format!(
+                "{b}/Patient?family={}&gender=female&_count=10&_total=none",
+                FAMILIES[i % FAMILIES.len()]
+            ))
+        },
+    )
     .await
     .print(label);
 
@@ -185,9 +231,18 @@ async fn bench_backend(label: &str, database_url: String, args: &Args) -> Result
     }
 
     let (c, b) = (client.clone(), base.clone());
-    run_phase("search birthdate", args.requests, args.concurrency, move |i| {
-        c.get(format!("{b}/Patient?birthdate=ge19{:02}-01-01&birthdate=lt19{:02}-01-01&_count=10", 30 + i % 50, 31 + i % 50))
-    })
+    run_phase(
+        "search birthdate",
+        args.requests,
+        args.concurrency,
+        move |i| {
+            c.get(format!(
+                "{b}/Patient?birthdate=ge19{:02}-01-01&birthdate=lt19{:02}-01-01&_count=10",
+                30 + i % 50,
+                31 + i % 50
+            ))
+        },
+    )
     .await
     .print(label);
     Ok(())
@@ -223,7 +278,9 @@ async fn bench_observations(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut export = String::new();
     for p in 0..OBS_PATIENTS {
-        export.push_str(&format!(r#"{{"type":"patient","id":"obs-p{p}","family_name":"Obs{p}"}}"#));
+        export.push_str(&format!(
+            r#"{{"type":"patient","id":"obs-p{p}","family_name":"Obs{p}"}}"#
+        ));
         export.push('\n');
     }
     for i in 0..args.observations {
@@ -231,7 +288,8 @@ async fn bench_observations(
         export.push('\n');
     }
     let started = Instant::now();
-    let report = helsebro::import::import(&state.store, &state.tenant, export.as_bytes(), |_| {}).await?;
+    let report =
+        helsebro::import::import(&state.store, &state.tenant, export.as_bytes(), |_| {}).await?;
     let secs = started.elapsed().as_secs_f64();
     println!(
         "{label:<9} import             {:>7} records in {:.1} s: {:.0} records/s, {} rejected",
@@ -265,10 +323,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         args.patients,
         args.requests,
         args.concurrency,
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     );
     if matches!(args.backend.as_str(), "sqlite" | "both") {
-        let dir = std::env::temp_dir().join(format!("helsebro-bench-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("helsebro-bench-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir)?;
         let url = format!("sqlite://{}", dir.join("bench.db").display());
         let result = bench_backend("sqlite", url, &args).await;
@@ -279,11 +340,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         use sqlx::Connection;
         let name = format!("hbbench_{}", uuid::Uuid::new_v4().simple());
         let mut admin = sqlx::PgConnection::connect(&args.postgres_url).await?;
-        sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await?;
-        let (prefix, _) = args.postgres_url.rsplit_once('/').ok_or("bad postgres URL")?;
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await?;
+        let (prefix, _) = args
+            .postgres_url
+            .rsplit_once('/')
+            .ok_or("bad postgres URL")?;
         let result = bench_backend("postgres", format!("{prefix}/{name}"), &args).await;
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).await;
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut admin)
+            .await;
         result?;
     }
     Ok(())

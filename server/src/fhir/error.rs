@@ -107,7 +107,9 @@ impl ApiError {
                 vec![issue("not-supported", &self.to_string(), None)]
             }
             ApiError::PayloadTooLarge(_) => vec![issue("too-long", &self.to_string(), None)],
-            ApiError::MethodNotAllowed { .. } => vec![issue("not-supported", &self.to_string(), None)],
+            ApiError::MethodNotAllowed { .. } => {
+                vec![issue("not-supported", &self.to_string(), None)]
+            }
             ApiError::Internal(_) => vec![issue(
                 "exception",
                 "the server could not complete the request; it has been logged",

@@ -227,7 +227,11 @@ impl PatientLine {
             .transpose()?;
         let gender = self
             .gender
-            .map(|g| Gender::from_code(&g).ok_or(format!("gender: '{g}' is not male, female, other or unknown")))
+            .map(|g| {
+                Gender::from_code(&g).ok_or(format!(
+                    "gender: '{g}' is not male, female, other or unknown"
+                ))
+            })
             .transpose()?;
         Ok(PatientRecord {
             national_id,
@@ -254,7 +258,10 @@ impl PatientLine {
 impl MeasurementLine {
     fn into_record(self) -> Result<MeasurementRecord, String> {
         let codes = kind_by_key(&self.kind).ok_or_else(|| {
-            format!("kind: '{}' is not a measurement kind of the code table", self.kind)
+            format!(
+                "kind: '{}' is not a measurement kind of the code table",
+                self.kind
+            )
         })?;
         let score_code = self.score_code.map(|c| match c.split_once('|') {
             Some((system, code)) => (Some(system.to_string()), code.to_string()),
@@ -268,16 +275,26 @@ impl MeasurementLine {
             Some("device") => Some(MeasurementSource::Device),
             Some("patient") => Some(MeasurementSource::Patient),
             Some("clinician") => Some(MeasurementSource::Clinician),
-            Some(other) => return Err(format!("source: '{other}' is not device, patient or clinician")),
+            Some(other) => {
+                return Err(format!(
+                    "source: '{other}' is not device, patient or clinician"
+                ))
+            }
         };
-        let unit = self.unit.or_else(|| codes.ucum.first().map(|u| u.to_string()));
+        let unit = self
+            .unit
+            .or_else(|| codes.ucum.first().map(|u| u.to_string()));
         Ok(MeasurementRecord {
             patient_id: Some(self.patient),
             kind: Some(codes.kind),
             status: self.status,
             value: self.value,
             value2: self.value2,
-            unit: if codes.kind == MeasurementKind::QuestionnaireScore { None } else { unit },
+            unit: if codes.kind == MeasurementKind::QuestionnaireScore {
+                None
+            } else {
+                unit
+            },
             score_code,
             score_text: self.score_text,
             effective_start: Some(self.time),

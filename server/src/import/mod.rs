@@ -29,7 +29,11 @@ pub async fn import(
     mut progress: impl FnMut(usize),
 ) -> std::io::Result<ImportReport> {
     let mut report = ImportReport::default();
-    let path = WritePath { store, tenant };
+    let path = WritePath {
+        store,
+        tenant,
+        base_url: "",
+    };
     for (index, line) in input.lines().enumerate() {
         let line = line?;
         let number = index + 1;
@@ -45,8 +49,14 @@ pub async fn import(
     Ok(report)
 }
 
-async fn import_line(path: &WritePath<'_>, store: &Store, tenant: &Tenant, line: &str) -> Result<(), String> {
-    let parsed: ImportLine = serde_json::from_str(line).map_err(|e| format!("not a valid record: {e}"))?;
+async fn import_line(
+    path: &WritePath<'_>,
+    store: &Store,
+    tenant: &Tenant,
+    line: &str,
+) -> Result<(), String> {
+    let parsed: ImportLine =
+        serde_json::from_str(line).map_err(|e| format!("not a valid record: {e}"))?;
     let (served, id) = parsed.target();
     crate::fhir::check_id(&id).map_err(|e| e.to_string())?;
     let current = store

@@ -7,8 +7,8 @@
 mod error;
 pub mod history;
 pub mod records;
-pub mod saved_searches;
 pub mod resources;
+pub mod saved_searches;
 pub mod search;
 pub mod sql;
 pub mod tenants;
@@ -82,6 +82,16 @@ impl Store {
                 AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // Search selectivity depends on the values (one patient's
+                            // observations vs. a year of dates); a generic plan cached for a
+                            // prepared statement cannot see them and picks the wrong index.
+                            conn.execute("SET plan_cache_mode = force_custom_plan")
+                                .await?;
+                            Ok(())
+                        })
+                    })
                     .connect_with(options)
                     .await?
             }

@@ -28,14 +28,26 @@ fn float(f: Option<f64>) -> Arg {
 pub fn patient_columns(r: &PatientRecord) -> Columns {
     let address = r.address.as_ref();
     vec![
-        ("national_id", text(r.national_id.as_ref().map(|n| n.value.as_str()))),
-        ("national_id_kind", text(r.national_id.as_ref().map(|n| n.kind.code()))),
+        (
+            "national_id",
+            text(r.national_id.as_ref().map(|n| n.value.as_str())),
+        ),
+        (
+            "national_id_kind",
+            text(r.national_id.as_ref().map(|n| n.kind.code())),
+        ),
         ("family_name", text(r.family_name.as_deref())),
         ("given_names", text(r.given_names.as_deref())),
         ("birth_date", text(r.birth_date.as_deref())),
         ("gender", text(r.gender.map(|g| g.code()))),
-        ("municipality_code", text(address.and_then(|a| a.municipality_code.as_deref()))),
-        ("postal_code", text(address.and_then(|a| a.postal_code.as_deref()))),
+        (
+            "municipality_code",
+            text(address.and_then(|a| a.municipality_code.as_deref())),
+        ),
+        (
+            "postal_code",
+            text(address.and_then(|a| a.postal_code.as_deref())),
+        ),
         ("phone", text(r.phone.as_deref())),
         ("email", text(r.email.as_deref())),
         ("active", flag(r.active)),
@@ -56,8 +68,14 @@ pub fn measurement_columns(r: &MeasurementRecord) -> Columns {
         ("value", float(r.value)),
         ("value2", float(r.value2)),
         ("unit", text(r.unit.as_deref())),
-        ("score_system", text(r.score_code.as_ref().and_then(|(s, _)| s.as_deref()))),
-        ("score_code", text(r.score_code.as_ref().map(|(_, c)| c.as_str()))),
+        (
+            "score_system",
+            text(r.score_code.as_ref().and_then(|(s, _)| s.as_deref())),
+        ),
+        (
+            "score_code",
+            text(r.score_code.as_ref().map(|(_, c)| c.as_str())),
+        ),
         ("score_text", text(r.score_text.as_deref())),
         ("effective_start", text(r.effective_start.as_deref())),
         ("effective_end", text(r.effective_end.as_deref())),
@@ -72,7 +90,10 @@ pub fn measurement_columns(r: &MeasurementRecord) -> Columns {
 pub fn practitioner_columns(r: &PractitionerRecord) -> Columns {
     vec![
         ("hpr_number", text(r.hpr_number.as_deref())),
-        ("national_id", text(r.national_id.as_ref().map(|n| n.value.as_str()))),
+        (
+            "national_id",
+            text(r.national_id.as_ref().map(|n| n.value.as_str())),
+        ),
         ("family_name", text(r.family_name.as_deref())),
         ("given_names", text(r.given_names.as_deref())),
         ("email", text(r.email.as_deref())),
@@ -96,7 +117,10 @@ pub fn message_columns(r: &MessageRecord) -> Columns {
         ("patient_id", text(r.patient_id.as_deref())),
         ("thread_id", text(r.thread_id.as_deref())),
         ("sender", text(r.sender.as_deref())),
-        ("recipients", Arg::Text(serde_json::to_string(&r.recipients).unwrap_or_default())),
+        (
+            "recipients",
+            Arg::Text(serde_json::to_string(&r.recipients).unwrap_or_default()),
+        ),
         ("text", text(r.text.as_deref())),
         ("attachment_count", Arg::Int(r.attachment_count as i64)),
         ("sent", text(r.sent.as_deref())),
@@ -112,13 +136,19 @@ pub fn medication_plan_columns(r: &MedicationPlanRecord) -> Columns {
         ("fest_code", text(r.fest_code.as_deref())),
         ("atc_code", text(r.atc_code.as_deref())),
         ("medication_text", text(r.medication_text.as_deref())),
-        ("medication_reference", text(r.medication_reference.as_deref())),
+        (
+            "medication_reference",
+            text(r.medication_reference.as_deref()),
+        ),
         ("dosage_text", text(r.dosage_text.as_deref())),
         ("period_start", text(r.period_start.as_deref())),
         ("period_end", text(r.period_end.as_deref())),
         ("status", Arg::Text(r.status.clone())),
         ("information_source", text(r.information_source.as_deref())),
-        ("reason_codes", Arg::Text(serde_json::to_string(&r.reason_codes).unwrap_or_default())),
+        (
+            "reason_codes",
+            Arg::Text(serde_json::to_string(&r.reason_codes).unwrap_or_default()),
+        ),
     ]
 }
 
@@ -141,7 +171,10 @@ impl WriteTx {
         for (_, arg) in columns {
             sql.push(", ").bind(arg);
         }
-        let updates: Vec<String> = names.iter().map(|n| format!("{n} = excluded.{n}")).collect();
+        let updates: Vec<String> = names
+            .iter()
+            .map(|n| format!("{n} = excluded.{n}"))
+            .collect();
         sql.push(&format!(
             ", FALSE) ON CONFLICT (tenant_id, id) DO UPDATE SET {}, deleted = FALSE",
             updates.join(", ")
@@ -157,11 +190,13 @@ impl WriteTx {
         tenant_id: &str,
         id: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query(&format!("UPDATE {table} SET deleted = TRUE WHERE tenant_id = $1 AND id = $2"))
-            .bind(tenant_id)
-            .bind(id)
-            .execute(self.conn())
-            .await?;
+        sqlx::query(&format!(
+            "UPDATE {table} SET deleted = TRUE WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(id)
+        .execute(self.conn())
+        .await?;
         Ok(())
     }
 }

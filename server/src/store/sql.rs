@@ -110,7 +110,12 @@ mod tests {
     #[test]
     fn nulls_are_literals_and_do_not_take_a_placeholder() {
         let mut a = Sql::new("VALUES (");
-        a.int(1).push(", ").bind(Arg::NullFloat).push(", ").text("x").push(")");
+        a.int(1)
+            .push(", ")
+            .bind(Arg::NullFloat)
+            .push(", ")
+            .text("x")
+            .push(")");
         assert_eq!(a.text, "VALUES ($1, NULL, $2)");
         assert_eq!(a.args, vec![Arg::Int(1), Arg::Text("x".into())]);
     }

@@ -81,7 +81,12 @@ impl WriteTx {
     }
 
     /// Whether a resource exists (and is not deleted) in the tenant.
-    pub async fn exists(&mut self, tenant_id: &str, resource_type: &str, id: &str) -> Result<bool, StoreError> {
+    pub async fn exists(
+        &mut self,
+        tenant_id: &str,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<bool, StoreError> {
         let row = sqlx::query(
             "SELECT 1 FROM resources WHERE tenant_id = $1 AND resource_type = $2 AND id = $3 AND deleted = FALSE",
         )
@@ -180,13 +185,9 @@ impl WriteTx {
                 Arg::Text(entry.param.to_string()),
             ];
             match &entry.value {
-                IndexValue::Token { system, code } => tokens.row(
-                    common,
-                    [
-                        opt(system),
-                        Arg::Text(code.clone()),
-                    ],
-                ),
+                IndexValue::Token { system, code } => {
+                    tokens.row(common, [opt(system), Arg::Text(code.clone())])
+                }
                 IndexValue::String { normalized, exact } => strings.row(
                     common,
                     [Arg::Text(normalized.clone()), Arg::Text(exact.clone())],
@@ -194,28 +195,45 @@ impl WriteTx {
                 IndexValue::Date(range) => {
                     dates.row(common, [Arg::Int(range.low), Arg::Int(range.high)])
                 }
-                IndexValue::Reference { target_type, target_id, url } => references.row(common, [
-                    opt(target_type),
-                    opt(target_id),
-                    opt(url),
-                ]),
-                IndexValue::Quantity(q) => quantities.row(common, [
-                    Arg::Float(q.value),
-                    opt(&q.system),
-                    opt(&q.code),
-                    opt(&q.unit),
-                ]),
-                IndexValue::TokenQuantity { system, code, quantity: q } => token_quantities.row(common, [
-                    opt(system),
-                    Arg::Text(code.clone()),
-                    Arg::Float(q.value),
-                    opt(&q.system),
-                    opt(&q.code),
-                    opt(&q.unit),
-                ]),
+                IndexValue::Reference {
+                    target_type,
+                    target_id,
+                    url,
+                } => references.row(common, [opt(target_type), opt(target_id), opt(url)]),
+                IndexValue::Quantity(q) => quantities.row(
+                    common,
+                    [
+                        Arg::Float(q.value),
+                        opt(&q.system),
+                        opt(&q.code),
+                        opt(&q.unit),
+                    ],
+                ),
+                IndexValue::TokenQuantity {
+                    system,
+                    code,
+                    quantity: q,
+                } => token_quantities.row(
+                    common,
+                    [
+                        opt(system),
+                        Arg::Text(code.clone()),
+                        Arg::Float(q.value),
+                        opt(&q.system),
+                        opt(&q.code),
+                        opt(&q.unit),
+                    ],
+                ),
             }
         }
-        for insert in [tokens, strings, dates, references, quantities, token_quantities] {
+        for insert in [
+            tokens,
+            strings,
+            dates,
+            references,
+            quantities,
+            token_quantities,
+        ] {
             if let Some(sql) = insert.finish() {
                 sql.query().execute(&mut *self.tx).await?;
             }

@@ -5,8 +5,8 @@ use helsebro_blackbox::{on_both_backends, TestServer};
 use serde_json::{json, Value};
 
 use crate::observation::{
-    create_practitioner, diagnostics, heart_rate, missing_required, patient_ref, round_trip,
-    unprocessable, Cohort,
+    create_practitioner, diagnostics, heart_rate, malformed, missing_required, patient_ref,
+    round_trip, unprocessable, Cohort,
 };
 use crate::r4_examples::without;
 use crate::rest::{create_patient, id_of, with};
@@ -132,6 +132,16 @@ async fn unknown_status_is_422_at_status(s: TestServer) {
 async fn missing_status_is_400(s: TestServer) {
     let t = Parties::new(&s).await;
     missing_required(&s, &without(&t.question(), &["status"]), "status").await;
+}
+
+async fn unreadable_sending_time_is_400_at_sent(s: TestServer) {
+    let t = Parties::new(&s).await;
+    malformed(
+        &s,
+        &with(t.question(), "sent", json!("i går")),
+        "Communication.sent",
+    )
+    .await;
 }
 
 async fn message_without_recipient_or_payload_is_422(s: TestServer) {
@@ -366,6 +376,7 @@ on_both_backends!(
     completed_without_sent_is_422_at_sent,
     unknown_status_is_422_at_status,
     missing_status_is_400,
+    unreadable_sending_time_is_400_at_sent,
     message_without_recipient_or_payload_is_422,
     message_about_no_patient_is_422_at_subject,
     patient_finds_the_messages_about_a_patient,

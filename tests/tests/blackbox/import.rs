@@ -24,15 +24,21 @@ async fn import_reports_rejected_lines_and_keeps_the_rest(backend: Backend) {
         .await
         .unwrap();
     let mut seen = Vec::new();
-    let report = helsebro::import::import(&state.store, &state.tenant, EXPORT.as_bytes(), |n| seen.push(n))
-        .await
-        .unwrap();
+    let report = helsebro::import::import(&state.store, &state.tenant, EXPORT.as_bytes(), |n| {
+        seen.push(n)
+    })
+    .await
+    .unwrap();
     assert_eq!(report.imported, 7, "{:?}", report.rejected);
     let lines: Vec<usize> = report.rejected.iter().map(|(n, _)| *n).collect();
     assert_eq!(lines, vec![5, 8, 9, 12, 13]);
     let reason = |n: usize| &report.rejected.iter().find(|(l, _)| *l == n).unwrap().1;
     assert!(reason(5).contains("national_id"), "{}", reason(5));
-    assert!(reason(8).contains("Observation.valueQuantity"), "{}", reason(8));
+    assert!(
+        reason(8).contains("Observation.valueQuantity"),
+        "{}",
+        reason(8)
+    );
     assert!(reason(9).contains("Patient/nobody"), "{}", reason(9));
     assert!(reason(12).contains("not a valid record"), "{}", reason(12));
     assert_eq!(seen.last(), Some(&13));
@@ -41,25 +47,42 @@ async fn import_reports_rejected_lines_and_keeps_the_rest(backend: Backend) {
     let s = start_on(backend, url, dir, Options::default()).await;
     let patient = json_with_status(s.get("Patient/pat-1").await, 200).await;
     assert_eq!(patient["identifier"][0]["value"], "13116900216");
-    assert_eq!(patient["meta"]["profile"][0], "http://hl7.no/fhir/StructureDefinition/no-basis-Patient");
+    assert_eq!(
+        patient["meta"]["profile"][0],
+        "http://hl7.no/fhir/StructureDefinition/no-basis-Patient"
+    );
     let hr = json_with_status(
-        s.get("Observation?patient=pat-1&code=http://loinc.org|8867-4").await,
+        s.get("Observation?patient=pat-1&code=http://loinc.org|8867-4")
+            .await,
         200,
     )
     .await;
     assert_eq!(hr["total"], 1);
     assert_eq!(hr["entry"][0]["resource"]["valueQuantity"]["code"], "/min");
-    let bp = json_with_status(s.get("Observation?code-value-quantity=http://loinc.org|8480-6$gt140").await, 200).await;
+    let bp = json_with_status(
+        s.get("Observation?code-value-quantity=http://loinc.org|8480-6$gt140")
+            .await,
+        200,
+    )
+    .await;
     assert_eq!(bp["total"], 1);
-    for (path, total) in [("Communication?patient=pat-1", 1), ("MedicationStatement?patient=pat-1", 1), ("Practitioner?identifier=9144900", 1), ("Organization?name=testkommune", 1)] {
+    for (path, total) in [
+        ("Communication?patient=pat-1", 1),
+        ("MedicationStatement?patient=pat-1", 1),
+        ("Practitioner?identifier=9144900", 1),
+        ("Organization?name=testkommune", 1),
+    ] {
         let b = json_with_status(s.get(path).await, 200).await;
         assert_eq!(b["total"], total, "{path}: {b}");
     }
 
     // Importing the same export again changes nothing but versions: ids are the platform's.
-    let state = helsebro::app::state(Config::new("127.0.0.1:0".parse().unwrap(), s.database_url.clone()))
-        .await
-        .unwrap();
+    let state = helsebro::app::state(Config::new(
+        "127.0.0.1:0".parse().unwrap(),
+        s.database_url.clone(),
+    ))
+    .await
+    .unwrap();
     let again = helsebro::import::import(&state.store, &state.tenant, EXPORT.as_bytes(), |_| {})
         .await
         .unwrap();

@@ -6,8 +6,8 @@ use helsebro_blackbox::{on_both_backends, TestServer};
 use serde_json::{json, Value};
 
 use crate::observation::{
-    create_practitioner, diagnostics, missing_required, patient_ref, round_trip, unprocessable,
-    Cohort,
+    create_practitioner, diagnostics, malformed, missing_required, patient_ref, round_trip,
+    unprocessable, Cohort,
 };
 use crate::r4_examples::without;
 use crate::rest::{create_patient, with};
@@ -173,6 +173,16 @@ async fn missing_status_or_subject_is_400(s: TestServer) {
     }
 }
 
+async fn impossible_date_is_400_at_effective(s: TestServer) {
+    let p = create_patient(&s).await;
+    let statement = with(
+        contained_metformin(&p),
+        "effectiveDateTime",
+        json!("2025-02-30"),
+    );
+    malformed(&s, &statement, "MedicationStatement.effectiveDateTime").await;
+}
+
 // --- search --------------------------------------------------------------------------------
 
 struct Plan<'a> {
@@ -332,6 +342,7 @@ on_both_backends!(
     unknown_status_is_422_at_status,
     statement_about_a_group_is_422_at_subject,
     missing_status_or_subject_is_400,
+    impossible_date_is_400_at_effective,
     patient_and_subject_find_the_patients_plan,
     code_by_fest_and_atc,
     code_does_not_look_into_a_contained_medication,

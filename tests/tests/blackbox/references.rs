@@ -185,6 +185,14 @@ async fn versioned_reference_resolves_to_the_resource(s: TestServer) {
     round_trip(&s, &about(&format!("Patient/{p}/_history/1"))).await;
 }
 
+async fn versioned_reference_is_found_by_a_search_for_the_resource(s: TestServer) {
+    let p = create_patient(&s).await;
+    let id = round_trip(&s, &about(&format!("Patient/{p}/_history/1"))).await;
+    let bundle = json_with_status(s.get(&format!("Observation?patient={p}")).await, 200).await;
+    assert_eq!(bundle["total"], 1, "{bundle}");
+    assert_eq!(bundle["entry"][0]["resource"]["id"], id.as_str());
+}
+
 async fn reference_to_another_server_is_kept_as_written(s: TestServer) {
     round_trip(&s, &about("http://other.example.org/fhir/Patient/unknown")).await;
 }
@@ -209,6 +217,7 @@ on_both_backends!(
     references_are_checked_on_every_served_type,
     references_to_unserved_types_are_kept_as_written,
     versioned_reference_resolves_to_the_resource,
+    versioned_reference_is_found_by_a_search_for_the_resource,
     reference_to_another_server_is_kept_as_written,
     logical_reference_by_identifier_is_kept_as_written,
 );

@@ -25,6 +25,7 @@ async fn create(ctx: &mut Ctx, rtype: &str, body: Body) -> Result<FhirResponse, 
     let written = WritePath {
         store: &ctx.state.store,
         tenant: ctx.tenant(),
+        base_url: ctx.base(),
     }
     .create(served, resource, condition)
     .await?;

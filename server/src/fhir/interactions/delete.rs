@@ -20,6 +20,7 @@ async fn delete(ctx: &mut Ctx, rtype: &str, id: &str) -> Result<FhirResponse, Ap
     let outcome = WritePath {
         store: &ctx.state.store,
         tenant: ctx.tenant(),
+        base_url: ctx.base(),
     }
     .delete(served, id)
     .await?;

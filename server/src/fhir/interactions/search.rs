@@ -88,14 +88,21 @@ async fn search(
     let path = format!("{}/{rtype}", ctx.base());
     let mut bundle = Bundle::new("searchset");
     // POSTed parameters stay out of links: those carry the saved search's handle instead.
-    let link_params: Vec<(String, String)> = match (&saved, ctx.query.iter().find(|(k, _)| k == "_page")) {
-        (Some(handle), _) | (None, Some((_, handle))) => {
-            let mut p = vec![("_page".to_string(), handle.clone())];
-            p.extend(parsed.applied.iter().filter(|(k, _)| k == "_count").cloned());
-            p
-        }
-        (None, None) => parsed.applied.clone(),
-    };
+    let link_params: Vec<(String, String)> =
+        match (&saved, ctx.query.iter().find(|(k, _)| k == "_page")) {
+            (Some(handle), _) | (None, Some((_, handle))) => {
+                let mut p = vec![("_page".to_string(), handle.clone())];
+                p.extend(
+                    parsed
+                        .applied
+                        .iter()
+                        .filter(|(k, _)| k == "_count")
+                        .cloned(),
+                );
+                p
+            }
+            (None, None) => parsed.applied.clone(),
+        };
     bundle.link.push(Link {
         relation: "self",
         url: url_with(&path, &link_params),

@@ -50,6 +50,7 @@ async fn update(
     let written = WritePath {
         store: &ctx.state.store,
         tenant: ctx.tenant(),
+        base_url: ctx.base(),
     }
     .update(served, id, resource, expected)
     .await?;

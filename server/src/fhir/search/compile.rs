@@ -101,8 +101,12 @@ fn condition(scope: &Scope, clause: &Clause) -> Sql {
                 ParamKind::Token => alternatives(clause, token_predicate),
                 ParamKind::String => alternatives(clause, |v| string_predicate(clause.modifier, v)),
                 ParamKind::Date => alternatives(clause, |v| date_condition("low", "high", v)),
-                ParamKind::Reference => alternatives(clause, |v| reference_predicate(scope, clause, v)),
-                ParamKind::Quantity => alternatives(clause, |v| quantity_predicate("system", "code", "unit", v)),
+                ParamKind::Reference => {
+                    alternatives(clause, |v| reference_predicate(scope, clause, v))
+                }
+                ParamKind::Quantity => {
+                    alternatives(clause, |v| quantity_predicate("system", "code", "unit", v))
+                }
                 ParamKind::TokenQuantity => alternatives(clause, token_quantity_predicate),
             };
             index_rows(Some(predicate))
@@ -172,7 +176,10 @@ fn reference_predicate(scope: &Scope, clause: &Clause, v: &str) -> Sql {
     let (ty, id, url) = split_reference(local);
     match (ty, id, url) {
         (Some(t), Some(i), None) => {
-            sql.push("target_id = ").text(i).push(" AND target_type = ").text(t);
+            sql.push("target_id = ")
+                .text(i)
+                .push(" AND target_type = ")
+                .text(t);
         }
         (_, _, Some(u)) if u.contains('/') || u.contains(':') => {
             sql.push("url = ").text(u);
@@ -192,13 +199,19 @@ fn reference_predicate(scope: &Scope, clause: &Clause, v: &str) -> Sql {
 fn quantity_predicate(system_col: &str, code_col: &str, unit_col: &str, v: &str) -> Sql {
     let parts: Vec<String> = v.splitn(3, '|').map(unescape).collect();
     let (prefix, number) = split_prefix(&parts[0]);
-    let value: f64 = number.parse().expect("quantities are validated while parsing");
+    let value: f64 = number
+        .parse()
+        .expect("quantities are validated while parsing");
     let decimals = number.split_once('.').map_or(0, |(_, f)| f.len()) as i32;
     let half = 0.5 * 10f64.powi(-decimals);
     let mut sql = Sql::default();
     match prefix {
         "ne" => {
-            sql.push("(value < ").float(value - half).push(" OR value >= ").float(value + half).push(")");
+            sql.push("(value < ")
+                .float(value - half)
+                .push(" OR value >= ")
+                .float(value + half)
+                .push(")");
         }
         "gt" | "sa" => {
             sql.push("value > ").float(value);
@@ -214,20 +227,33 @@ fn quantity_predicate(system_col: &str, code_col: &str, unit_col: &str, v: &str)
         }
         "ap" => {
             let slack = (value * 0.1).abs();
-            sql.push("value >= ").float(value - slack).push(" AND value <= ").float(value + slack);
+            sql.push("value >= ")
+                .float(value - slack)
+                .push(" AND value <= ")
+                .float(value + slack);
         }
         _ => {
-            sql.push("value >= ").float(value - half).push(" AND value < ").float(value + half);
+            sql.push("value >= ")
+                .float(value - half)
+                .push(" AND value < ")
+                .float(value + half);
         }
     }
-    match (parts.get(1).map(String::as_str), parts.get(2).map(String::as_str)) {
+    match (
+        parts.get(1).map(String::as_str),
+        parts.get(2).map(String::as_str),
+    ) {
         (Some(system), Some(code)) if !system.is_empty() && !code.is_empty() => {
             sql.push(" AND ").push(system_col).push(" = ").text(system);
             sql.push(" AND ").push(code_col).push(" = ").text(code);
         }
         (_, Some(code)) if !code.is_empty() => {
             sql.push(" AND (").push(code_col).push(" = ").text(code);
-            sql.push(" OR ").push(unit_col).push(" = ").text(code).push(")");
+            sql.push(" OR ")
+                .push(unit_col)
+                .push(" = ")
+                .text(code)
+                .push(")");
         }
         _ => {}
     }
@@ -239,8 +265,12 @@ fn token_quantity_predicate(v: &str) -> Sql {
     let (token, quantity) = v.split_once('$').unwrap_or((v, ""));
     let mut sql = token_predicate(token);
     if !quantity.is_empty() {
-        sql.push(" AND ")
-            .append(&quantity_predicate("unit_system", "unit_code", "unit", quantity));
+        sql.push(" AND ").append(&quantity_predicate(
+            "unit_system",
+            "unit_code",
+            "unit",
+            quantity,
+        ));
     }
     sql
 }

@@ -226,7 +226,10 @@ fn validate_value(
     }
     let number_ok = |q: &str| {
         let number = q.split('|').next().unwrap_or_default();
-        split_prefix(number).1.parse::<f64>().is_ok_and(f64::is_finite)
+        split_prefix(number)
+            .1
+            .parse::<f64>()
+            .is_ok_and(f64::is_finite)
     };
     let quantity_part = match param.kind {
         ParamKind::Quantity => Some(v),
