@@ -22,11 +22,34 @@ fn filter(scope: &Scope, search: &ParsedSearch) -> Sql {
         .push(" AND r.resource_type = ")
         .text(scope.resource_type)
         .push(" AND r.deleted = FALSE");
-    for clause in &search.clauses {
+    // The clause likely to match fewest rows drives (its index yields the candidates);
+    // the others check each candidate through their `resource_seq` index. Materializing a
+    // broad clause such as a year of dates for every query is what makes searches slow.
+    let driver = search
+        .clauses
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.modifier.is_none())
+        .min_by_key(|(_, c)| selectivity_rank(c))
+        .map(|(i, _)| i);
+    for (i, clause) in search.clauses.iter().enumerate() {
         sql.push(" AND ");
-        sql.append(&condition(scope, clause));
+        sql.append(&condition(scope, clause, Some(i) != driver));
     }
     sql
+}
+
+/// A guess at how few rows a clause matches, lowest first, from its kind alone.
+fn selectivity_rank(clause: &Clause) -> u8 {
+    match (clause.param.name, clause.param.kind) {
+        ("_id", _) => 0,
+        (_, ParamKind::Reference) => 1,
+        (_, ParamKind::TokenQuantity) => 2,
+        (_, ParamKind::Token) => 3,
+        (_, ParamKind::String) => 4,
+        (_, ParamKind::Quantity) => 5,
+        (_, ParamKind::Date) => 6,
+    }
 }
 
 /// Selects `seq, json` of one page plus one more row, which tells whether a next page exists.
@@ -47,7 +70,9 @@ pub fn count(scope: &Scope, search: &ParsedSearch) -> Sql {
     sql
 }
 
-fn condition(scope: &Scope, clause: &Clause) -> Sql {
+/// `correlated`: test each candidate row (`EXISTS … resource_seq = r.seq`) instead of
+/// collecting every matching row (`r.seq IN …`).
+fn condition(scope: &Scope, clause: &Clause, correlated: bool) -> Sql {
     match clause.param.name {
         "_id" => return id_condition(clause),
         "_lastUpdated" => {
@@ -66,10 +91,17 @@ fn condition(scope: &Scope, clause: &Clause) -> Sql {
         ParamKind::TokenQuantity => "search_token_quantity",
     };
     let index_rows = |predicate: Option<Sql>| {
-        let mut sql = Sql::new("r.seq IN (SELECT resource_seq FROM ");
-        sql.push(table)
-            .push(" WHERE tenant_id = ")
-            .text(scope.tenant_id)
+        let mut sql = if correlated {
+            let mut s = Sql::new("EXISTS (SELECT 1 FROM ");
+            s.push(table)
+                .push(" WHERE resource_seq = r.seq AND tenant_id = ");
+            s
+        } else {
+            let mut s = Sql::new("r.seq IN (SELECT resource_seq FROM ");
+            s.push(table).push(" WHERE tenant_id = ");
+            s
+        };
+        sql.text(scope.tenant_id)
             .push(" AND resource_type = ")
             .text(scope.resource_type)
             .push(" AND param = ")
