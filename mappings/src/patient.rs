@@ -86,6 +86,24 @@ pub struct TenantContext {
     pub name: String,
 }
 
+/// `family` and `given`, shared by Patient and Practitioner (the core `individual-*` ones).
+pub const FAMILY_PARAM: SearchParamDef = SearchParamDef {
+    name: "family",
+    kind: ParamKind::String,
+    paths: &["name.family"],
+    definition: "http://hl7.org/fhir/SearchParameter/individual-family",
+    documentation: "A portion of the family name",
+    ..PARAM
+};
+pub const GIVEN_PARAM: SearchParamDef = SearchParamDef {
+    name: "given",
+    kind: ParamKind::String,
+    paths: &["name.given"],
+    definition: "http://hl7.org/fhir/SearchParameter/individual-given",
+    documentation: "A portion of a given name",
+    ..PARAM
+};
+
 pub const SEARCH_PARAMS: &[SearchParamDef] = &[
     SearchParamDef {
         name: "identifier",
@@ -95,22 +113,8 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         documentation: "A patient identifier (system|value); search national identity numbers with POST _search",
         ..PARAM
     },
-    SearchParamDef {
-        name: "family",
-        kind: ParamKind::String,
-        paths: &["name.family"],
-        definition: "http://hl7.org/fhir/SearchParameter/individual-family",
-        documentation: "A portion of the family name",
-        ..PARAM
-    },
-    SearchParamDef {
-        name: "given",
-        kind: ParamKind::String,
-        paths: &["name.given"],
-        definition: "http://hl7.org/fhir/SearchParameter/individual-given",
-        documentation: "A portion of a given name",
-        ..PARAM
-    },
+    FAMILY_PARAM,
+    GIVEN_PARAM,
     SearchParamDef {
         name: "name",
         kind: ParamKind::String,

@@ -53,22 +53,8 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         documentation: "A portion of any part of a name (family, given, prefix, suffix, text)",
         ..PARAM
     },
-    SearchParamDef {
-        name: "family",
-        kind: ParamKind::String,
-        paths: &["name.family"],
-        definition: "http://hl7.org/fhir/SearchParameter/individual-family",
-        documentation: "A portion of the family name",
-        ..PARAM
-    },
-    SearchParamDef {
-        name: "given",
-        kind: ParamKind::String,
-        paths: &["name.given"],
-        definition: "http://hl7.org/fhir/SearchParameter/individual-given",
-        documentation: "A portion of a given name",
-        ..PARAM
-    },
+    crate::patient::FAMILY_PARAM,
+    crate::patient::GIVEN_PARAM,
 ];
 
 /// Maps a Practitioner to the platform record, checking the HPR number's shape and national

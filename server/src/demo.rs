@@ -19,7 +19,7 @@ pub const DEMO_ORG_NUMBER: &str = "312229544";
 pub const DEMO_TENANT_NAME: &str = "Demo kommune";
 pub const DEMO_MUNICIPALITY: &str = "4601";
 
-const FAMILY: &[&str] = &[
+pub const FAMILY: &[&str] = &[
     "Hansen",
     "Johansen",
     "Olsen",

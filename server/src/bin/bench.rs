@@ -39,18 +39,7 @@ struct Args {
     postgres_url: String,
 }
 
-const FAMILIES: &[&str] = &[
-    "Hansen",
-    "Johansen",
-    "Olsen",
-    "Larsen",
-    "Andersen",
-    "Pedersen",
-    "Nilsen",
-    "Kristiansen",
-    "Jensen",
-    "Karlsen",
-];
+use helsebro::demo::FAMILY as FAMILIES;
 const ID_SYSTEM: &str = "urn:oid:2.16.578.1.12.4.1.2.9999";
 
 fn patient(i: usize) -> serde_json::Value {
