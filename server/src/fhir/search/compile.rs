@@ -44,9 +44,11 @@ fn selectivity_rank(clause: &Clause) -> u8 {
     match (clause.param.name, clause.param.kind) {
         ("_id", _) => 0,
         (_, ParamKind::Reference) => 1,
-        (_, ParamKind::TokenQuantity) => 2,
-        (_, ParamKind::Token) => 3,
-        (_, ParamKind::String) => 4,
+        // Name prefixes split a population finely; many tokens (gender, status, active)
+        // have a handful of values.
+        (_, ParamKind::String) => 2,
+        (_, ParamKind::TokenQuantity) => 3,
+        (_, ParamKind::Token) => 4,
         (_, ParamKind::Quantity) => 5,
         (_, ParamKind::Date) => 6,
     }
