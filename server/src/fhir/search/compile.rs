@@ -23,8 +23,9 @@ fn filter(scope: &Scope, search: &ParsedSearch) -> Sql {
         .text(scope.resource_type)
         .push(" AND r.deleted = FALSE");
     // The clause likely to match fewest rows drives (its index yields the candidates);
-    // the others check each candidate through their `resource_seq` index. Materializing a
-    // broad clause such as a year of dates for every query is what makes searches slow.
+    // range clauses (dates, quantities) other than the driver check each candidate through
+    // their `resource_seq` index, since materializing a year of dates for every query is
+    // what made searches slow.
     let driver = search
         .clauses
         .iter()
@@ -33,8 +34,10 @@ fn filter(scope: &Scope, search: &ParsedSearch) -> Sql {
         .min_by_key(|(_, c)| selectivity_rank(c))
         .map(|(i, _)| i);
     for (i, clause) in search.clauses.iter().enumerate() {
+        // Equality and prefix lookups are cheap to collect whole; ranges are not.
+        let is_range = matches!(clause.param.kind, ParamKind::Date | ParamKind::Quantity);
         sql.push(" AND ");
-        sql.append(&condition(scope, clause, Some(i) != driver));
+        sql.append(&condition(scope, clause, is_range && Some(i) != driver));
     }
     sql
 }
