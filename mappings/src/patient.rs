@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::index::{ParamKind, SearchParamDef, PARAM};
 use crate::json::{array_mut, drop_if_empty, items, object_mut, set_or_remove, str_of};
+use crate::resource_parts::patch_name_at;
 use crate::{MappingError, MappingIssue};
 
 pub const PROFILE: &str = "http://hl7.no/fhir/StructureDefinition/no-basis-Patient";
@@ -464,40 +465,27 @@ fn patch_national_id(obj: &mut Map<String, Value>, id: Option<&NationalId>) {
 
 fn patch_name(obj: &mut Map<String, Value>, record: &PatientRecord) {
     let index = official_name_index(&Value::Object(obj.clone()));
-    let names = array_mut(obj, "name");
-    let name = match index {
-        Some(i) => &mut names[i],
-        None => {
-            names.push(json!({"use": "official"}));
-            names.last_mut().expect("just pushed")
-        }
-    };
-    let n = object_mut(name);
-    set_or_remove(n, "family", record.family_name.clone().map(Value::String));
-    set_or_remove(
-        n,
-        "given",
-        record
-            .given_names
-            .as_ref()
-            .map(|g| json!(g.split_whitespace().collect::<Vec<_>>())),
+    patch_name_at(
+        obj,
+        index,
+        record.family_name.as_deref(),
+        record.given_names.as_deref(),
+        |n| {
+            let mut extensions: Vec<Value> = items(&Value::Object(n.clone()), "extension")
+                .into_iter()
+                .filter(|e| str_of(e, "url") != Some(MIDDLE_NAME_EXT))
+                .cloned()
+                .collect();
+            if let Some(middle) = &record.middle_name {
+                extensions.push(json!({"url": MIDDLE_NAME_EXT, "valueString": middle}));
+            }
+            set_or_remove(
+                n,
+                "extension",
+                (!extensions.is_empty()).then(|| json!(extensions)),
+            );
+        },
     );
-    let mut extensions: Vec<Value> = items(&Value::Object(n.clone()), "extension")
-        .into_iter()
-        .filter(|e| str_of(e, "url") != Some(MIDDLE_NAME_EXT))
-        .cloned()
-        .collect();
-    if let Some(middle) = &record.middle_name {
-        extensions.push(json!({"url": MIDDLE_NAME_EXT, "valueString": middle}));
-    }
-    set_or_remove(
-        n,
-        "extension",
-        (!extensions.is_empty()).then(|| json!(extensions)),
-    );
-    // A name reduced to its `use` says nothing any more.
-    names.retain(|v| v.as_object().is_some_and(|o| o.keys().any(|k| k != "use")));
-    drop_if_empty(obj, "name");
 }
 
 fn patch_address(obj: &mut Map<String, Value>, address: Option<&HomeAddress>) {

@@ -12,10 +12,10 @@ use helsebro_profiles::identifiers::{self, NationalId, NationalIdKind};
 use serde_json::{json, Map, Value};
 
 use crate::index::{ParamKind, SearchParamDef, PARAM};
-use crate::json::{array_mut, drop_if_empty, items, object_mut, set_or_remove, str_of};
+use crate::json::{items, object_mut, set_or_remove, str_of};
 use crate::patient::TenantContext;
 use crate::resource_parts::{
-    check_identifiers, current_identifier, is_current, patch_identifier, patch_slot,
+    check_identifiers, current_identifier, is_current, patch_identifier, patch_name_at, patch_slot,
     snapshot_or_fresh,
 };
 use crate::MappingError;
@@ -176,25 +176,13 @@ pub fn practitioner_to_fhir(
 
 fn patch_name(obj: &mut Map<String, Value>, record: &PractitionerRecord) {
     let index = chosen_name(&Value::Object(obj.clone()));
-    let names = array_mut(obj, "name");
-    let name = match index {
-        Some(i) => &mut names[i],
-        None => {
-            names.push(json!({"use": "official"}));
-            names.last_mut().expect("just pushed")
-        }
-    };
-    let n = object_mut(name);
-    set_or_remove(n, "family", record.family_name.clone().map(Value::String));
-    let given: Vec<&str> = record
-        .given_names
-        .as_deref()
-        .map(|g| g.split_whitespace().collect())
-        .unwrap_or_default();
-    set_or_remove(n, "given", (!given.is_empty()).then(|| json!(given)));
-    // A name reduced to its `use` says nothing any more.
-    names.retain(|v| v.as_object().is_some_and(|o| o.keys().any(|k| k != "use")));
-    drop_if_empty(obj, "name");
+    patch_name_at(
+        obj,
+        index,
+        record.family_name.as_deref(),
+        record.given_names.as_deref(),
+        |_| {},
+    );
 }
 
 #[cfg(test)]

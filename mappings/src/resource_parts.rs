@@ -8,6 +8,34 @@ use crate::index::split_reference;
 use crate::json::{array_mut, drop_if_empty, items, object_mut, set_or_remove, str_of};
 use crate::MappingIssue;
 
+/// Patches the name at `index` (or a new official name) with `patch`, sets its family and
+/// given names, then drops names left with nothing but their `use`.
+pub(crate) fn patch_name_at(
+    obj: &mut Map<String, Value>,
+    index: Option<usize>,
+    family: Option<&str>,
+    given: Option<&str>,
+    patch: impl FnOnce(&mut Map<String, Value>),
+) {
+    let names = array_mut(obj, "name");
+    let name = match index {
+        Some(i) => &mut names[i],
+        None => {
+            names.push(json!({"use": "official"}));
+            names.last_mut().expect("just pushed")
+        }
+    };
+    let n = object_mut(name);
+    set_or_remove(n, "family", family.map(|f| json!(f)));
+    let given: Vec<&str> = given
+        .map(|g| g.split_whitespace().collect())
+        .unwrap_or_default();
+    set_or_remove(n, "given", (!given.is_empty()).then(|| json!(given)));
+    patch(n);
+    names.retain(|v| v.as_object().is_some_and(|o| o.keys().any(|k| k != "use")));
+    drop_if_empty(obj, "name");
+}
+
 /// The stored snapshot to patch, or a new resource of `resource_type` that claims `profile`.
 pub(crate) fn snapshot_or_fresh(base: Option<&Value>, resource_type: &str, profile: &str) -> Value {
     base.cloned()
