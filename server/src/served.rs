@@ -101,14 +101,25 @@ impl ServedType {
 }
 
 impl Record {
-    fn table_and_columns(&self) -> (&'static str, Vec<(&'static str, crate::store::sql::Arg)>) {
+    fn served(&self) -> ServedType {
         match self {
-            Record::Patient(r) => ("patients", patient_columns(r)),
-            Record::Measurement(r) => ("measurements", measurement_columns(r)),
-            Record::Message(r) => ("messages", message_columns(r)),
-            Record::MedicationPlan(r) => ("medication_plans", medication_plan_columns(r)),
-            Record::Practitioner(r) => ("practitioners", practitioner_columns(r)),
-            Record::Organization(r) => ("organizations", organization_columns(r)),
+            Record::Patient(_) => ServedType::Patient,
+            Record::Measurement(_) => ServedType::Observation,
+            Record::Message(_) => ServedType::Communication,
+            Record::MedicationPlan(_) => ServedType::MedicationStatement,
+            Record::Practitioner(_) => ServedType::Practitioner,
+            Record::Organization(_) => ServedType::Organization,
+        }
+    }
+
+    fn columns(&self) -> Vec<(&'static str, crate::store::sql::Arg)> {
+        match self {
+            Record::Patient(r) => patient_columns(r),
+            Record::Measurement(r) => measurement_columns(r),
+            Record::Message(r) => message_columns(r),
+            Record::MedicationPlan(r) => medication_plan_columns(r),
+            Record::Practitioner(r) => practitioner_columns(r),
+            Record::Organization(r) => organization_columns(r),
         }
     }
 }
@@ -120,8 +131,9 @@ impl WriteTx {
         id: &str,
         record: &Record,
     ) -> Result<(), StoreError> {
-        let (table, columns) = record.table_and_columns();
-        self.upsert_record(table, tenant_id, id, columns).await
+        let table = record.served().record_table();
+        self.upsert_record(table, tenant_id, id, record.columns())
+            .await
     }
 
     pub async fn delete_record(
