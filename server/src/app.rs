@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::keys::{KeyError, KeyRing};
 use crate::config::Config;
 use crate::fhir::{self, AppState};
 use crate::store::tenants::{NewTenant, DEFAULT_TENANT_ID};
@@ -22,6 +23,8 @@ pub enum AppError {
     Io(#[from] std::io::Error),
     #[error("demo data could not be loaded: {0}")]
     Demo(String),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
 }
 
 /// Opens storage, ensures the default tenant and (with `--demo`) the demo data.
@@ -46,7 +49,9 @@ pub async fn state(config: Config) -> Result<AppState, AppError> {
             .await
             .map_err(|e| AppError::Demo(e.to_string()))?;
     }
+    let keys = Arc::new(KeyRing::load(&store).await?);
     Ok(AppState {
+        keys,
         store,
         tenant: Arc::new(tenant),
         config: Arc::new(config),
@@ -56,7 +61,15 @@ pub async fn state(config: Config) -> Result<AppState, AppError> {
 
 pub fn router(state: AppState) -> Router {
     let health_store = state.store.clone();
+    let keys = state.keys.clone();
     Router::new()
+        .route(
+            "/.well-known/jwks.json",
+            get(move || {
+                let keys = keys.clone();
+                async move { axum::Json(keys.jwks()) }
+            }),
+        )
         .route(
             "/healthz",
             get(move || {

@@ -45,6 +45,34 @@ enum Command {
         /// The export file (see docs/import-format.md).
         file: std::path::PathBuf,
     },
+    /// Print a signed access token for the built-in operator client (trusted machines only).
+    Token {
+        #[arg(
+            long,
+            env = "HELSEBRO_DATABASE_URL",
+            default_value = "sqlite://helsebro.db"
+        )]
+        database: String,
+        /// Space-separated SMART scopes, e.g. "system/*.cruds" or "patient/Observation.rs".
+        #[arg(long)]
+        scope: String,
+        /// The launch patient (Patient id) for patient/ scopes.
+        #[arg(long)]
+        patient: Option<String>,
+        /// The tenant's organisation number (default: the server's default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The FHIR base the token is for: the server's public base URL.
+        #[arg(
+            long,
+            env = "HELSEBRO_BASE_URL",
+            default_value = "http://127.0.0.1:8080/fhir"
+        )]
+        base_url: String,
+        /// How long the token is valid, in minutes.
+        #[arg(long, default_value_t = 60)]
+        minutes: u64,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[arg(long, env = "HELSEBRO_DATABASE_URL")]
@@ -87,6 +115,36 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             helsebro::app::serve(listener, config).await?;
         }
         Command::Import { database, file } => import(&database, &file).await?,
+        Command::Token {
+            database,
+            scope,
+            patient,
+            tenant,
+            base_url,
+            minutes,
+        } => {
+            let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, database)).await?;
+            let tenant = match tenant {
+                Some(org) => state
+                    .store
+                    .tenant_by_org_number(&org)
+                    .await?
+                    .ok_or_else(|| format!("no tenant has organisation number {org}"))?,
+                None => (*state.tenant).clone(),
+            };
+            let token = helsebro::auth::tokens::operator_token(
+                &state.store,
+                &state.keys,
+                base_url.trim_end_matches('/'),
+                &tenant,
+                &scope,
+                patient.as_deref(),
+                std::time::Duration::from_secs(minutes * 60),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!("{token}");
+        }
         Command::Migrate { database } => {
             Store::open(&database).await?;
             println!("migrations applied");

@@ -15,7 +15,7 @@ use crate::store::records::{
 use crate::store::{StoreError, WriteTx};
 use crate::tenant::Tenant;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ServedType {
     Patient,
     Observation,
@@ -125,15 +125,22 @@ impl Record {
 }
 
 impl WriteTx {
-    pub async fn save_record(
+    /// Saves the records of many resources (distinct `(type, id)`), a statement per table.
+    pub async fn save_records(
         &mut self,
         tenant_id: &str,
-        id: &str,
-        record: &Record,
+        records: &[(&str, &Record)],
     ) -> Result<(), StoreError> {
-        let table = record.served().record_table();
-        self.upsert_record(table, tenant_id, id, record.columns())
-            .await
+        for served in ServedType::ALL {
+            let rows: Vec<_> = records
+                .iter()
+                .filter(|(_, r)| r.served() == served)
+                .map(|(id, r)| (*id, r.columns()))
+                .collect();
+            self.upsert_records(served.record_table(), tenant_id, rows)
+                .await?;
+        }
+        Ok(())
     }
 
     pub async fn delete_record(

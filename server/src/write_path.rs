@@ -4,12 +4,15 @@
 
 use helsebro_mappings::dates::format_instant;
 use helsebro_mappings::index;
-use helsebro_mappings::references::literal_references;
+use std::collections::HashSet;
+
+use helsebro_mappings::references::{literal_references, FoundReference};
 use helsebro_mappings::{MappingError, MappingIssue};
 use helsebro_profiles::structure::{self, Severity, StructureIssue};
 use serde_json::{json, Map, Value};
 
 use crate::served::ServedType;
+use crate::store::resources::StoredVersion;
 use crate::store::sql::Sql;
 use crate::store::write::NewVersion;
 use crate::store::{now_micros, Store, StoreError, WriteTx};
@@ -96,11 +99,15 @@ impl WritePath<'_> {
                 many => return Err(WriteError::AmbiguousCondition(many.len())),
             }
         }
-        self.check_references(&mut tx, &resource).await?;
-        let id = uuid::Uuid::new_v4().to_string();
-        let written = self
-            .save(&mut tx, served, &id, 1, "POST", resource, &record, true)
-            .await?;
+        let change = Change {
+            served,
+            id: uuid::Uuid::new_v4().to_string(),
+            resource,
+            record,
+            current: None,
+            method: "POST",
+        };
+        let written = self.write_one(&mut tx, change).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -132,16 +139,15 @@ impl WritePath<'_> {
                 });
             }
         }
-        self.check_references(&mut tx, &resource).await?;
-        let (version, created) = match &current {
-            Some(c) => (c.version + 1, c.deleted),
-            None => (1, true),
+        let change = Change {
+            served,
+            id: id.to_string(),
+            resource,
+            record,
+            current,
+            method: "PUT",
         };
-        let written = self
-            .save(
-                &mut tx, served, id, version, "PUT", resource, &record, created,
-            )
-            .await?;
+        let written = self.write_one(&mut tx, change).await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -172,7 +178,8 @@ impl WritePath<'_> {
         Ok(DeleteOutcome::Deleted { version })
     }
 
-    fn check(
+    /// Checks a resource against R4 and its mapping, giving the platform record it maps to.
+    pub fn check(
         &self,
         served: ServedType,
         resource: &Value,
@@ -187,71 +194,132 @@ impl WritePath<'_> {
         Ok(served.to_record(resource, self.tenant)?)
     }
 
-    /// References to the types this server serves must point at a resource of the same
-    /// tenant that exists; references to other types are kept as written.
-    async fn check_references(&self, tx: &mut WriteTx, resource: &Value) -> Result<(), WriteError> {
-        let mut issues = Vec::new();
-        for r in literal_references(resource, self.base_url) {
-            if ServedType::from_name(&r.target_type).is_none() {
-                continue;
-            }
-            if !tx
-                .exists(&self.tenant.id, &r.target_type, &r.target_id)
-                .await?
-            {
-                issues.push(MappingIssue {
+    async fn write_one(&self, tx: &mut WriteTx, change: Change) -> Result<Written, WriteError> {
+        self.write_batch(tx, vec![change])
+            .await?
+            .pop()
+            .expect("one result per change")
+    }
+
+    /// Writes checked changes (to distinct resources) in the caller's transaction, with a
+    /// few statements per table however many there are. Each change's result is its own:
+    /// a refused change writes nothing and the others go on. References to served types
+    /// must resolve within the tenant, to resources that exist or that an earlier change of
+    /// the batch writes. `Err` means the transaction failed and must be rolled back.
+    pub async fn write_batch(
+        &self,
+        tx: &mut WriteTx,
+        changes: Vec<Change>,
+    ) -> Result<Vec<Result<Written, WriteError>>, StoreError> {
+        let references: Vec<Vec<FoundReference>> = changes
+            .iter()
+            .map(|c| {
+                literal_references(&c.resource, self.base_url)
+                    .into_iter()
+                    .filter(|r| ServedType::from_name(&r.target_type).is_some())
+                    .collect()
+            })
+            .collect();
+        let mut targets: Vec<(String, String)> = references
+            .iter()
+            .flatten()
+            .map(|r| (r.target_type.clone(), r.target_id.clone()))
+            .collect();
+        targets.sort();
+        targets.dedup();
+        let existing = tx.existing(&self.tenant.id, &targets).await?;
+
+        let mut written_here: HashSet<(String, String)> = HashSet::new();
+        let mut results = Vec::with_capacity(changes.len());
+        let mut staged = Vec::new();
+        for (change, references) in changes.into_iter().zip(references) {
+            let issues: Vec<MappingIssue> = references
+                .into_iter()
+                .filter(|r| {
+                    let key = (r.target_type.clone(), r.target_id.clone());
+                    !existing.contains(&key) && !written_here.contains(&key)
+                })
+                .map(|r| MappingIssue {
                     message: format!(
                         "{}/{} does not exist on this server (references to {} must resolve)",
                         r.target_type, r.target_id, r.target_type
                     ),
                     expression: r.expression,
-                });
+                })
+                .collect();
+            if !issues.is_empty() {
+                results.push(Err(WriteError::Unprocessable(MappingError { issues })));
+                continue;
+            }
+            written_here.insert((change.served.name().to_string(), change.id.clone()));
+            let (version, created) = match &change.current {
+                Some(c) => (c.version + 1, c.deleted),
+                None => (1, true),
+            };
+            let last_updated = now_micros();
+            let resource = with_server_meta(change.resource, &change.id, version, last_updated);
+            let json = serde_json::to_string(&resource).expect("JSON values always serialize");
+            let index = index::extract(&resource, change.served.def().search_params);
+            staged.push((
+                results.len(),
+                change.served,
+                change.id,
+                change.record,
+                change.method,
+                index,
+            ));
+            results.push(Ok(Written {
+                id: String::new(),
+                version,
+                last_updated,
+                json,
+                created,
+            }));
+        }
+
+        let records: Vec<(&str, &crate::served::Record)> = staged
+            .iter()
+            .map(|(_, _, id, record, _, _)| (id.as_str(), record))
+            .collect();
+        tx.save_records(&self.tenant.id, &records).await?;
+        let versions: Vec<NewVersion> = staged
+            .iter()
+            .map(|(at, served, id, _, method, index)| {
+                let w = results[*at].as_ref().expect("staged changes are accepted");
+                NewVersion {
+                    tenant_id: &self.tenant.id,
+                    resource_type: served.name(),
+                    id,
+                    version: w.version,
+                    last_updated: w.last_updated,
+                    method,
+                    json: Some(&w.json),
+                    created: w.created,
+                    index,
+                }
+            })
+            .collect();
+        tx.save_versions(&versions).await?;
+        drop(versions);
+        for (at, _, id, _, _, _) in staged {
+            if let Ok(w) = &mut results[at] {
+                w.id = id;
             }
         }
-        if issues.is_empty() {
-            Ok(())
-        } else {
-            Err(WriteError::Unprocessable(MappingError { issues }))
-        }
+        Ok(results)
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    async fn save(
-        &self,
-        tx: &mut WriteTx,
-        served: ServedType,
-        id: &str,
-        version: i64,
-        method: &str,
-        resource: Value,
-        record: &crate::served::Record,
-        created: bool,
-    ) -> Result<Written, WriteError> {
-        let last_updated = now_micros();
-        let resource = with_server_meta(resource, id, version, last_updated);
-        let json = serde_json::to_string(&resource).expect("JSON values always serialize");
-        let entries = index::extract(&resource, served.def().search_params);
-        tx.save_record(&self.tenant.id, id, record).await?;
-        tx.save_version(&NewVersion {
-            tenant_id: &self.tenant.id,
-            resource_type: served.name(),
-            id,
-            version,
-            last_updated,
-            method,
-            json: Some(&json),
-            created,
-            index: &entries,
-        })
-        .await?;
-        Ok(Written {
-            id: id.to_string(),
-            version,
-            last_updated,
-            json,
-            created,
-        })
-    }
+/// A checked resource on its way into the store.
+pub struct Change {
+    pub served: ServedType,
+    pub id: String,
+    pub resource: Value,
+    pub record: crate::served::Record,
+    /// The resource's current version, read in the writing transaction.
+    pub current: Option<StoredVersion>,
+    /// `POST` or `PUT`, as history reports it.
+    pub method: &'static str,
 }
 
 /// Sets `id`, `meta.versionId` and `meta.lastUpdated` (the server owns them) and puts

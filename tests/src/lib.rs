@@ -39,8 +39,12 @@ pub struct TestServer {
     /// The FHIR base, e.g. `http://127.0.0.1:40123/fhir`.
     pub base: String,
     pub root: String,
+    /// Sends a full-access system token (`system/*.cruds`) of the default tenant.
     pub client: Client,
+    /// Sends no token.
+    pub anonymous: Client,
     pub backend: Backend,
+    pub state: helsebro::fhir::AppState,
     pub database_url: String,
     _dir: Option<TempDir>,
 }
@@ -147,18 +151,22 @@ pub async fn start_on(
         config.max_body_bytes = max;
     }
     let state = helsebro::app::state(config).await.expect("server state");
-    let app = helsebro::app::router(state);
+    let app = helsebro::app::router(state.clone());
     tokio::spawn(async move {
         axum_serve(listener, app).await;
     });
-    TestServer {
+    let mut server = TestServer {
         base: format!("http://{addr}/fhir"),
         root: format!("http://{addr}"),
         client: Client::new(),
+        anonymous: Client::new(),
         backend,
+        state,
         database_url,
         _dir: dir,
-    }
+    };
+    server.client = server.client_with(&server.token("system/*.cruds", None).await);
+    server
 }
 
 async fn axum_serve(listener: tokio::net::TcpListener, app: helsebro::app::AppRouter) {
@@ -166,6 +174,42 @@ async fn axum_serve(listener: tokio::net::TcpListener, app: helsebro::app::AppRo
 }
 
 impl TestServer {
+    /// An operator token of the default tenant, as `helsebro token` would print it.
+    pub async fn token(&self, scope: &str, patient: Option<&str>) -> String {
+        let tenant = (*self.state.tenant).clone();
+        self.token_for(&tenant, scope, patient).await
+    }
+
+    pub async fn token_for(
+        &self,
+        tenant: &helsebro::tenant::Tenant,
+        scope: &str,
+        patient: Option<&str>,
+    ) -> String {
+        helsebro::auth::tokens::operator_token(
+            &self.state.store,
+            &self.state.keys,
+            &self.base,
+            tenant,
+            scope,
+            patient,
+            std::time::Duration::from_secs(3600),
+        )
+        .await
+        .expect("operator token")
+    }
+
+    /// A client that sends `token` with every request.
+    pub fn client_with(&self, token: &str) -> Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        let value = format!("Bearer {token}").parse().expect("header value");
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        Client::builder()
+            .default_headers(headers)
+            .build()
+            .expect("client")
+    }
+
     /// `path` relative to the FHIR base (`Patient/1`) or absolute (`http://…`).
     pub fn url(&self, path: &str) -> String {
         if path.starts_with("http://") || path.starts_with("https://") {

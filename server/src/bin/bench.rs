@@ -143,8 +143,25 @@ async fn bench_backend(
         helsebro::app::router(state),
     ));
     let base = format!("http://{addr}/fhir");
+    let token = helsebro::auth::tokens::operator_token(
+        &state_for_import.store,
+        &state_for_import.keys,
+        &base,
+        &state_for_import.tenant,
+        "system/*.cruds",
+        None,
+        Duration::from_secs(24 * 3600),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse()?,
+    );
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
+        .default_headers(headers)
         .build()?;
 
     let (c, b) = (client.clone(), base.clone());
@@ -245,15 +262,19 @@ const OBS_KINDS: &[(&str, &str)] = &[
     ("respiratory_rate", "9279-1"),
 ];
 
-/// One platform export line per observation: patients × kinds × days.
-fn observation_line(i: usize) -> String {
+/// One platform export line per observation: patients × kinds × points in time, the
+/// points spread evenly over 2025 so that every 14-day search window holds some.
+fn observation_line(i: usize, total: usize) -> String {
     let patient = i % OBS_PATIENTS;
     let (kind, _) = OBS_KINDS[(i / OBS_PATIENTS) % OBS_KINDS.len()];
     let step = i / (OBS_PATIENTS * OBS_KINDS.len());
-    let (day, minute) = (step / 24 % 365, step % 24);
-    let t = time::Date::from_ordinal_date(2025, (day + 1) as u16).expect("day of year");
+    let steps = total.div_ceil(OBS_PATIENTS * OBS_KINDS.len()).max(1);
+    let minute_of_year = step * (365 * 24 * 60) / steps;
+    let t = time::Date::from_ordinal_date(2025, (minute_of_year / (24 * 60) + 1) as u16)
+        .expect("day of year");
+    let (hour, minute) = (minute_of_year / 60 % 24, minute_of_year % 60);
     format!(
-        r#"{{"type":"measurement","id":"o{i}","patient":"obs-p{patient}","kind":"{kind}","value":{},"time":"{t}T{minute:02}:00:00Z","source":"device"}}"#,
+        r#"{{"type":"measurement","id":"o{i}","patient":"obs-p{patient}","kind":"{kind}","value":{},"time":"{t}T{hour:02}:{minute:02}:00Z","source":"device"}}"#,
         50 + i % 40
     )
 }
@@ -273,7 +294,7 @@ async fn bench_observations(
         export.push('\n');
     }
     for i in 0..args.observations {
-        export.push_str(&observation_line(i));
+        export.push_str(&observation_line(i, args.observations));
         export.push('\n');
     }
     let started = Instant::now();

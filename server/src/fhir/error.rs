@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use helsebro_profiles::structure::{IssueKind, StructureIssue};
 use serde_json::{json, Value};
 
+use crate::auth::tokens::TokenError;
 use crate::store::StoreError;
 use crate::write_path::WriteError;
 
@@ -43,6 +44,12 @@ pub enum ApiError {
         /// The methods the path supports, for the `Allow` header.
         allow: &'static str,
     },
+    /// No token, or one that cannot be honoured (`invalid`).
+    #[error("{message}")]
+    Unauthorized { message: String, invalid: bool },
+    /// A valid token that does not grant this.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -68,6 +75,8 @@ impl ApiError {
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -110,6 +119,8 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => {
                 vec![issue("not-supported", &self.to_string(), None)]
             }
+            ApiError::Unauthorized { .. } => vec![issue("login", &self.to_string(), None)],
+            ApiError::Forbidden(_) => vec![issue("forbidden", &self.to_string(), None)],
             ApiError::Internal(_) => vec![issue(
                 "exception",
                 "the server could not complete the request; it has been logged",
@@ -135,6 +146,26 @@ impl From<StoreError> for ApiError {
                 ApiError::Conflict("the resource was changed by another request; retry".into())
             }
             other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Missing => ApiError::Unauthorized {
+                message: e.to_string(),
+                invalid: false,
+            },
+            TokenError::Invalid(reason) => {
+                tracing::info!(%reason, "access token refused");
+                ApiError::Unauthorized {
+                    message: TokenError::Invalid(String::new()).to_string(),
+                    invalid: true,
+                }
+            }
+            TokenError::Keys(k) => ApiError::Internal(k.to_string()),
+            TokenError::Store(s) => s.into(),
         }
     }
 }

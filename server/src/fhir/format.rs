@@ -201,13 +201,25 @@ pub fn render_error(e: ApiError, format: Format) -> Response {
         tracing::error!(%detail, "request failed");
     }
     let status = e.status();
-    let allow = match &e {
-        ApiError::MethodNotAllowed { allow, .. } => Some(*allow),
+    let extra = match &e {
+        ApiError::MethodNotAllowed { allow, .. } => Some((header::ALLOW, *allow)),
+        // RFC 6750 §3: the error code only when a token was sent.
+        ApiError::Unauthorized { invalid: false, .. } => {
+            Some((header::WWW_AUTHENTICATE, r#"Bearer realm="helsebro""#))
+        }
+        ApiError::Unauthorized { invalid: true, .. } => Some((
+            header::WWW_AUTHENTICATE,
+            r#"Bearer realm="helsebro", error="invalid_token""#,
+        )),
+        ApiError::Forbidden(_) => Some((
+            header::WWW_AUTHENTICATE,
+            r#"Bearer realm="helsebro", error="insufficient_scope""#,
+        )),
         _ => None,
     };
     let mut r = FhirResponse::new(status, Some(e.outcome().to_string()));
-    if let Some(allow) = allow {
-        r = r.header(header::ALLOW, allow);
+    if let Some((name, value)) = extra {
+        r = r.header(name, value);
     }
     r.render(format)
 }

@@ -1,5 +1,6 @@
 //! The FHIR R4 REST API under `/fhir`: one module per interaction.
 
+pub mod authorize;
 pub mod bundle;
 pub mod error;
 pub mod format;
@@ -15,6 +16,9 @@ use axum::http::{header, HeaderMap, Method};
 use axum::routing::{get, post};
 use axum::Router;
 
+use crate::auth::access::Access;
+use crate::auth::keys::KeyRing;
+use crate::auth::tokens;
 use crate::config::Config;
 use crate::served::ServedType;
 use crate::store::Store;
@@ -25,6 +29,7 @@ use format::{Format, Rendered};
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub keys: Arc<KeyRing>,
     pub tenant: Arc<Tenant>,
     pub config: Arc<Config>,
     /// When this instance started (FHIR dateTime), for the CapabilityStatement.
@@ -40,6 +45,8 @@ pub struct Ctx {
     pub query: Vec<(String, String)>,
     pub format: Format,
     format_error: Option<ApiError>,
+    /// What the bearer token grants, or why there is none (see `authorize`).
+    access: Result<Access, ApiError>,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -62,6 +69,16 @@ impl FromRequestParts<AppState> for Ctx {
             Ok(f) => (f, None),
             Err(e) => (Format::Json, Some(e)),
         };
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let access = match tokens::bearer(authorization) {
+            Ok(token) => tokens::verify(&state.store, &state.keys, &state.config.base_url, token)
+                .await
+                .map_err(ApiError::from),
+            Err(e) => Err(e.into()),
+        };
         Ok(Ctx {
             state: state.clone(),
             headers: parts.headers.clone(),
@@ -69,6 +86,7 @@ impl FromRequestParts<AppState> for Ctx {
             query,
             format,
             format_error,
+            access,
         })
     }
 }
@@ -82,8 +100,13 @@ impl Ctx {
         }
     }
 
+    /// The token's tenant. Handlers reach it only after `authorize` succeeded; before, it
+    /// is a tenant that owns nothing.
     pub fn tenant(&self) -> &Tenant {
-        &self.state.tenant
+        match &self.access {
+            Ok(access) => &access.tenant,
+            Err(_) => &NO_TENANT,
+        }
     }
 
     pub fn base(&self) -> &str {
@@ -122,6 +145,14 @@ impl Ctx {
             .map_err(|_| ApiError::PayloadTooLarge(limit))
     }
 }
+
+static NO_TENANT: std::sync::LazyLock<Tenant> = std::sync::LazyLock::new(|| Tenant {
+    id: String::new(),
+    org_number: String::new(),
+    name: String::new(),
+    municipality_number: None,
+    is_test: false,
+});
 
 pub fn served_type(name: &str) -> Result<ServedType, ApiError> {
     ServedType::from_name(name).ok_or_else(|| ApiError::UnknownType(name.to_string()))

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::served::ServedType;
 use crate::tenant::Tenant;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ImportLine {
     Patient(PatientLine),
@@ -25,7 +25,7 @@ pub enum ImportLine {
     MedicationPlan(MedicationPlanLine),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PractitionerLine {
     pub id: String,
@@ -37,7 +37,7 @@ pub struct PractitionerLine {
     pub active: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationLine {
     pub id: String,
@@ -49,7 +49,7 @@ pub struct OrganizationLine {
 }
 
 /// One home measurement or questionnaire score.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MeasurementLine {
     pub id: String,
@@ -73,7 +73,7 @@ pub struct MeasurementLine {
     pub status: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessageLine {
     pub id: String,
@@ -88,7 +88,7 @@ pub struct MessageLine {
     pub category: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MedicationPlanLine {
     pub id: String,
@@ -112,7 +112,7 @@ fn active_status() -> String {
     "active".into()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatientLine {
     /// The platform's own id for the patient; becomes the resource id.
@@ -131,7 +131,7 @@ pub struct PatientLine {
     pub deceased: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AddressLine {
     #[serde(default)]

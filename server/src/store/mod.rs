@@ -4,6 +4,7 @@
 //! (row locks, advisory locks) the backend is asked. SQLite allows one writer at a time, so
 //! writes are serialized in-process instead of failing with `SQLITE_BUSY`.
 
+pub mod auth;
 mod error;
 pub mod history;
 pub mod records;
@@ -64,12 +65,20 @@ impl Store {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(8)
+                    // Statistics another process's ANALYZE wrote reach a connection only
+                    // when it is opened (see `analyze`).
+                    .max_lifetime(Duration::from_secs(600))
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // WAL lets readers proceed while the single writer commits.
+                            // The default 2 MB page cache makes every index insert a disk
+                            // read once the database outgrows it (a million observations
+                            // is 4 GB); 64 MB a connection keeps the index upper levels
+                            // in memory.
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                                 PRAGMA cache_size = -65536;",
                             )
                             .await?;
                             Ok(())
@@ -122,6 +131,19 @@ impl Store {
     /// Refreshes planner statistics after a bulk load. Without them the first searches after a load can pick nested loops.
     pub async fn analyze(&self) -> Result<(), StoreError> {
         sqlx::query("ANALYZE").execute(&self.pool).await?;
+        if self.backend == Backend::Sqlite {
+            // SQLite reads statistics when a connection loads the schema, and ANALYZE does
+            // not make the other connections reload it: without this they keep planning
+            // as if the tables were empty (12 ms instead of 1.6 ms per Observation search
+            // after an import). Busy connections catch up through the pool's max lifetime.
+            let mut idle = Vec::new();
+            while let Some(mut conn) = self.pool.try_acquire() {
+                sqlx::query("ANALYZE sqlite_master")
+                    .execute(&mut *conn)
+                    .await?;
+                idle.push(conn);
+            }
+        }
         Ok(())
     }
 

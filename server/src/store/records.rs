@@ -9,6 +9,7 @@ use helsebro_mappings::patient::PatientRecord;
 use helsebro_mappings::practitioner::PractitionerRecord;
 
 use super::sql::{Arg, Sql};
+use super::write::ROWS_PER_STATEMENT;
 use super::{StoreError, WriteTx};
 
 type Columns = Vec<(&'static str, Arg)>;
@@ -153,33 +154,49 @@ pub fn medication_plan_columns(r: &MedicationPlanRecord) -> Columns {
 }
 
 impl WriteTx {
-    /// Inserts or replaces the record `(tenant_id, id)` of `table` and clears its deleted mark.
-    /// `table` and the column names come from this module, never from client input.
-    pub async fn upsert_record(
+    /// Inserts or replaces the records `(tenant_id, id)` of `table` and clears their deleted
+    /// marks. Every row lists the same columns. `table` and the column names come from this
+    /// module, never from client input.
+    pub async fn upsert_records(
         &mut self,
         table: &'static str,
         tenant_id: &str,
-        id: &str,
-        columns: Columns,
+        rows: Vec<(&str, Columns)>,
     ) -> Result<(), StoreError> {
-        let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
-        let mut sql = Sql::new(&format!(
-            "INSERT INTO {table} (tenant_id, id, {}, deleted) VALUES (",
-            names.join(", ")
-        ));
-        sql.text(tenant_id).push(", ").text(id);
-        for (_, arg) in columns {
-            sql.push(", ").bind(arg);
-        }
+        let Some((_, first)) = rows.first() else {
+            return Ok(());
+        };
+        let names: Vec<&str> = first.iter().map(|(n, _)| *n).collect();
         let updates: Vec<String> = names
             .iter()
             .map(|n| format!("{n} = excluded.{n}"))
             .collect();
-        sql.push(&format!(
-            ", FALSE) ON CONFLICT (tenant_id, id) DO UPDATE SET {}, deleted = FALSE",
+        let head = format!(
+            "INSERT INTO {table} (tenant_id, id, {}, deleted) VALUES ",
+            names.join(", ")
+        );
+        let tail = format!(
+            " ON CONFLICT (tenant_id, id) DO UPDATE SET {}, deleted = FALSE",
             updates.join(", ")
-        ));
-        sql.query().execute(self.conn()).await?;
+        );
+        let single = rows.len() == 1;
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut sql = Sql::new(&head);
+            for (i, (id, columns)) in rows.by_ref().take(ROWS_PER_STATEMENT).enumerate() {
+                debug_assert!(columns.iter().map(|(n, _)| *n).eq(names.iter().copied()));
+                if i > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(").text(tenant_id).push(", ").text(id);
+                for (_, arg) in columns {
+                    sql.push(", ").bind(arg);
+                }
+                sql.push(", FALSE)");
+            }
+            sql.push(&tail);
+            sql.query().persistent(single).execute(self.conn()).await?;
+        }
         Ok(())
     }
 

@@ -43,10 +43,25 @@ impl Store {
     }
 
     pub async fn tenant(&self, id: &str) -> Result<Option<Tenant>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, org_number, name, municipality_number, is_test FROM tenants WHERE id = $1",
-        )
-        .bind(id)
+        self.tenant_where("id", id).await
+    }
+
+    pub async fn tenant_by_org_number(
+        &self,
+        org_number: &str,
+    ) -> Result<Option<Tenant>, StoreError> {
+        self.tenant_where("org_number", org_number).await
+    }
+
+    async fn tenant_where(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> Result<Option<Tenant>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT id, org_number, name, municipality_number, is_test FROM tenants WHERE {column} = $1"
+        ))
+        .bind(value)
         .fetch_optional(self.pool())
         .await?;
         Ok(row.map(|r| Tenant {

@@ -1,5 +1,6 @@
 //! Black-box tests over HTTP. Each test runs on SQLite and on PostgreSQL.
 
+mod authorization;
 mod capability;
 mod clinical_examples;
 mod communication;

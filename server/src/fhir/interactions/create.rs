@@ -3,6 +3,8 @@ use axum::extract::Path;
 use axum::http::{header, StatusCode};
 
 use super::{check_body_type, resource_response, with_prefer_return};
+use crate::auth::scopes::Permission;
+use crate::fhir::authorize::body_within;
 use crate::fhir::error::ApiError;
 use crate::fhir::format::{parse_resource, request_format, FhirResponse, Rendered};
 use crate::fhir::search::{compile, params};
@@ -21,6 +23,8 @@ async fn create(ctx: &mut Ctx, rtype: &str, body: Body) -> Result<FhirResponse, 
     let bytes = ctx.body(body).await?;
     let resource = parse_resource(&bytes, request_format(&ctx.headers, &bytes)?)?;
     check_body_type(&resource, rtype)?;
+    let reach = ctx.authorize(served, Permission::Create)?;
+    body_within(served, &resource, &reach)?;
     let condition = if_none_exist(ctx, served)?;
     let written = WritePath {
         store: &ctx.state.store,

@@ -2,6 +2,7 @@ use axum::extract::Path;
 use axum::http::{header, StatusCode};
 
 use super::etag;
+use crate::auth::scopes::Permission;
 use crate::fhir::error::ApiError;
 use crate::fhir::format::{FhirResponse, Rendered};
 use crate::fhir::{check_id, served_type, Ctx};
@@ -17,6 +18,11 @@ async fn delete(ctx: &mut Ctx, rtype: &str, id: &str) -> Result<FhirResponse, Ap
     ctx.negotiated()?;
     let served = served_type(rtype)?;
     check_id(id)?;
+    // Outside the token's reach is as if not there: nothing to delete.
+    let reach = ctx.authorize(served, Permission::Delete)?;
+    if !ctx.stored_within(served, id, &reach).await? {
+        return Ok(FhirResponse::new(StatusCode::NO_CONTENT, None));
+    }
     let outcome = WritePath {
         store: &ctx.state.store,
         tenant: ctx.tenant(),

@@ -5,11 +5,13 @@ use axum::http::StatusCode;
 use serde_json::json;
 
 use super::etag;
+use crate::auth::scopes::Permission;
 use crate::fhir::bundle::{raw, url_with, Bundle, Entry, Link};
 use crate::fhir::error::ApiError;
 use crate::fhir::format::{FhirResponse, Rendered};
 use crate::fhir::search::params::{DEFAULT_COUNT, MAX_COUNT};
 use crate::fhir::{check_id, served_type, Ctx};
+use crate::served::ServedType;
 use crate::store::history::HistoryQuery;
 
 pub async fn system(mut ctx: Ctx) -> Rendered {
@@ -33,11 +35,32 @@ async fn history(
     id: Option<String>,
 ) -> Result<FhirResponse, ApiError> {
     ctx.negotiated()?;
-    if let Some(t) = &rtype {
-        served_type(t)?;
-    }
+    let types = match &rtype {
+        Some(t) => vec![served_type(t)?],
+        None => ServedType::ALL.to_vec(),
+    };
     if let Some(id) = &id {
         check_id(id)?;
+    }
+    for served in types {
+        let reach = ctx.authorize(served, Permission::Read)?;
+        let within = match &id {
+            Some(id) => ctx.stored_within(served, id, &reach).await?,
+            None => reach.everything(),
+        };
+        if !within && id.is_some() {
+            return Err(ApiError::NotFound(format!(
+                "{}/{}",
+                served.name(),
+                id.as_deref().unwrap_or_default()
+            )));
+        }
+        if !within {
+            return Err(ApiError::Forbidden(format!(
+                "the history of all {} needs a token that reaches all of them",
+                served.name()
+            )));
+        }
     }
     let mut count = DEFAULT_COUNT;
     let mut query = HistoryQuery {

@@ -2,6 +2,7 @@ use axum::extract::Path;
 use axum::http::{header, StatusCode};
 
 use super::{etag, resource_response};
+use crate::auth::scopes::Permission;
 use crate::fhir::error::ApiError;
 use crate::fhir::format::{FhirResponse, Rendered};
 use crate::fhir::{check_id, served_type, Ctx};
@@ -15,6 +16,11 @@ async fn read(ctx: &mut Ctx, rtype: &str, id: &str) -> Result<FhirResponse, ApiE
     ctx.negotiated()?;
     let served = served_type(rtype)?;
     check_id(id)?;
+    // Outside the token's reach is the same answer as not there: existence does not leak.
+    let reach = ctx.authorize(served, Permission::Read)?;
+    if !ctx.stored_within(served, id, &reach).await? {
+        return Err(ApiError::NotFound(format!("{rtype}/{id}")));
+    }
     let current = ctx
         .state
         .store

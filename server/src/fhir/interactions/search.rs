@@ -6,6 +6,7 @@ use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use serde_json::{json, Map, Value};
 
+use crate::auth::scopes::Permission;
 use crate::fhir::bundle::{raw, url_with, Bundle, Entry, Link};
 use crate::fhir::error::ApiError;
 use crate::fhir::format::{FhirResponse, Rendered};
@@ -16,6 +17,7 @@ use crate::fhir::{served_type, Ctx};
 pub async fn get(mut ctx: Ctx, Path(rtype): Path<String>) -> Rendered {
     let result = async {
         ctx.negotiated()?;
+        ctx.authorize(served_type(&rtype)?, Permission::Search)?;
         let pairs = resolve_saved(&ctx, &rtype).await?;
         search(&ctx, &rtype, &pairs, None).await
     }
@@ -26,6 +28,7 @@ pub async fn get(mut ctx: Ctx, Path(rtype): Path<String>) -> Rendered {
 pub async fn post(mut ctx: Ctx, Path(rtype): Path<String>, body: Body) -> Rendered {
     let result = async {
         ctx.negotiated()?;
+        ctx.authorize(served_type(&rtype)?, Permission::Search)?;
         let form = ctx
             .header(header::CONTENT_TYPE)
             .map(|ct| ct.starts_with("application/x-www-form-urlencoded"));
@@ -78,7 +81,13 @@ async fn search(
     saved: Option<String>,
 ) -> Result<FhirResponse, ApiError> {
     let served = served_type(rtype)?;
-    let parsed = params::parse(served.def(), pairs, ctx.strict_handling())?;
+    let reach = ctx.authorize(served, Permission::Search)?;
+    let mut parsed = params::parse(served.def(), pairs, ctx.strict_handling())?;
+    // What the token reaches narrows every search, so that a search outside it finds
+    // nothing rather than failing.
+    parsed
+        .clauses
+        .extend(params::parse(served.def(), &reach.only, true)?.clauses);
     let scope = Scope {
         tenant_id: &ctx.tenant().id,
         resource_type: served.name(),

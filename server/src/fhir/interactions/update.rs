@@ -3,6 +3,8 @@ use axum::extract::Path;
 use axum::http::{header, StatusCode};
 
 use super::{check_body_type, if_match, resource_response, with_prefer_return};
+use crate::auth::scopes::Permission;
+use crate::fhir::authorize::body_within;
 use crate::fhir::error::ApiError;
 use crate::fhir::format::{parse_resource, request_format, FhirResponse, Rendered};
 use crate::fhir::{check_id, served_type, Ctx};
@@ -47,6 +49,21 @@ async fn update(
         }
     }
     let expected = if_match(ctx)?;
+    let reach = ctx.authorize(served, Permission::Update)?;
+    body_within(served, &resource, &reach)?;
+    if !reach.everything() && !ctx.stored_within(served, id, &reach).await? {
+        let exists = ctx
+            .state
+            .store
+            .read_current(&ctx.tenant().id, served.name(), id)
+            .await?
+            .is_some();
+        if exists {
+            return Err(ApiError::Forbidden(format!(
+                "the access token does not reach {rtype}/{id}"
+            )));
+        }
+    }
     let written = WritePath {
         store: &ctx.state.store,
         tenant: ctx.tenant(),

@@ -2,6 +2,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 
 use super::resource_response;
+use crate::auth::scopes::Permission;
 use crate::fhir::error::ApiError;
 use crate::fhir::format::{FhirResponse, Rendered};
 use crate::fhir::{check_id, served_type, Ctx};
@@ -18,6 +19,10 @@ async fn vread(ctx: &mut Ctx, rtype: &str, id: &str, vid: &str) -> Result<FhirRe
     ctx.negotiated()?;
     let served = served_type(rtype)?;
     check_id(id)?;
+    let reach = ctx.authorize(served, Permission::Read)?;
+    if !ctx.stored_within(served, id, &reach).await? {
+        return Err(ApiError::NotFound(format!("{rtype}/{id}")));
+    }
     let what = format!("{rtype}/{id}/_history/{vid}");
     let version: i64 = vid.parse().map_err(|_| ApiError::NotFound(what.clone()))?;
     let stored = ctx

@@ -1,0 +1,212 @@
+//! Access tokens: ES256-signed JWTs, each a handle on a stored grant. The signature and
+//! claims make a forged or foreign token fail without a database read; the grant makes a
+//! revocation count at once.
+
+use std::time::Duration;
+
+use jsonwebtoken::{decode, decode_header, encode, Algorithm, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::access::Access;
+use super::keys::{KeyError, KeyRing};
+use super::scopes::Scopes;
+use crate::store::auth::AccessGrant;
+use crate::store::{now_micros, Store, StoreError};
+use crate::tenant::Tenant;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub client_id: String,
+    pub scope: String,
+    /// The tenant's organisation number.
+    pub tenant: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient: Option<String>,
+    #[serde(rename = "fhirUser", default, skip_serializing_if = "Option::is_none")]
+    pub fhir_user: Option<String>,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+pub struct NewToken<'a> {
+    pub tenant: &'a Tenant,
+    pub client_id: &'a str,
+    /// The user, or the client itself for backend services.
+    pub subject: &'a str,
+    pub scopes: &'a Scopes,
+    pub patient: Option<&'a str>,
+    pub fhir_user: Option<&'a str>,
+    pub lifetime: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// No usable bearer token: the client should authenticate.
+    #[error("this request needs a bearer access token")]
+    Missing,
+    /// A token was sent but cannot be honoured; the reason stays in the server's log.
+    #[error("the access token is invalid, expired or revoked")]
+    Invalid(String),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Records the grant and returns the signed token. `audience` is the FHIR base the token is
+/// for; this server is its issuer too.
+pub async fn issue(
+    store: &Store,
+    keys: &KeyRing,
+    audience: &str,
+    t: &NewToken<'_>,
+) -> Result<String, TokenError> {
+    let now = now_micros() / 1_000_000;
+    let grant = AccessGrant {
+        jti: uuid::Uuid::new_v4().simple().to_string(),
+        tenant_id: t.tenant.id.clone(),
+        client_id: t.client_id.to_string(),
+        subject: t.subject.to_string(),
+        scope: t.scopes.to_scope_string(),
+        patient_id: t.patient.map(str::to_string),
+        fhir_user: t.fhir_user.map(str::to_string),
+        issued_at: now,
+        expires_at: now + t.lifetime.as_secs() as i64,
+        revoked: false,
+    };
+    store.add_access_grant(&grant).await?;
+    let claims = Claims {
+        iss: audience.to_string(),
+        aud: audience.to_string(),
+        sub: grant.subject.clone(),
+        client_id: grant.client_id.clone(),
+        scope: grant.scope.clone(),
+        tenant: t.tenant.org_number.clone(),
+        patient: grant.patient_id.clone(),
+        fhir_user: grant.fhir_user.clone(),
+        iat: grant.issued_at,
+        exp: grant.expires_at,
+        jti: grant.jti.clone(),
+    };
+    let key = keys.signing();
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(key.kid.clone());
+    header.typ = Some("at+jwt".into());
+    encode(&header, &claims, &key.encoding)
+        .map_err(|e| TokenError::Invalid(format!("signing failed: {e}")))
+}
+
+/// Checks a bearer token this server issued for `audience` and returns what it grants.
+pub async fn verify(
+    store: &Store,
+    keys: &KeyRing,
+    audience: &str,
+    token: &str,
+) -> Result<Access, TokenError> {
+    let invalid = |why: &str| TokenError::Invalid(why.to_string());
+    let header = decode_header(token).map_err(|_| invalid("not a JWT"))?;
+    // The algorithm is ours to choose, never the token's: `none`, HMAC with the public key
+    // as secret and every other algorithm are refused here.
+    if header.alg != Algorithm::ES256 {
+        return Err(invalid("algorithm is not ES256"));
+    }
+    let kid = header.kid.ok_or_else(|| invalid("no kid"))?;
+    let key = keys
+        .find(store, &kid)
+        .await?
+        .ok_or_else(|| invalid("unknown kid"))?;
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "aud", "iss", "sub"]);
+    validation.leeway = 30;
+    let claims = decode::<Claims>(token, &key.decoding, &validation)
+        .map_err(|e| TokenError::Invalid(format!("rejected: {e}")))?
+        .claims;
+    let grant = store
+        .access_grant(&claims.jti)
+        .await?
+        .ok_or_else(|| invalid("no grant"))?;
+    if grant.revoked || grant.expires_at <= now_micros() / 1_000_000 {
+        return Err(invalid("revoked or expired grant"));
+    }
+    let tenant = store
+        .tenant(&grant.tenant_id)
+        .await?
+        .ok_or_else(|| invalid("tenant is gone"))?;
+    if tenant.org_number != claims.tenant {
+        return Err(invalid("tenant mismatch"));
+    }
+    let scopes = Scopes::parse(&grant.scope).map_err(|_| invalid("stored scope unreadable"))?;
+    Ok(Access {
+        tenant,
+        client_id: grant.client_id,
+        subject: grant.subject,
+        scopes,
+        patient: grant.patient_id,
+        fhir_user: grant.fhir_user,
+    })
+}
+
+/// The token of an `Authorization: Bearer …` header value.
+pub fn bearer(header: Option<&str>) -> Result<&str, TokenError> {
+    let value = header.ok_or(TokenError::Missing)?;
+    let (scheme, token) = value.split_once(' ').ok_or(TokenError::Missing)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(TokenError::Missing);
+    }
+    Ok(token.trim())
+}
+
+/// The client that `helsebro token` issues for, on a trusted machine.
+pub const OPERATOR_CLIENT: &str = "helsebro-operator";
+
+/// A token for the operator client, as `helsebro token` prints it. Patient scopes need the
+/// launch patient, which must exist in the tenant.
+pub async fn operator_token(
+    store: &Store,
+    keys: &KeyRing,
+    audience: &str,
+    tenant: &Tenant,
+    scope: &str,
+    patient: Option<&str>,
+    lifetime: Duration,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let scopes = Scopes::parse(scope)?;
+    if scopes.clinical.is_empty() {
+        return Err("the scope names no resource access (e.g. system/*.rs)".into());
+    }
+    let needs_patient = scopes.contexts().contains(&super::scopes::Context::Patient);
+    match (needs_patient, patient) {
+        (true, None) => return Err("patient/ scopes need --patient".into()),
+        (_, Some(p)) => {
+            let found = store.read_current(&tenant.id, "Patient", p).await?;
+            if found.is_none_or(|c| c.deleted) {
+                return Err(
+                    format!("Patient/{p} does not exist in tenant {}", tenant.org_number).into(),
+                );
+            }
+        }
+        _ => {}
+    }
+    let token = issue(
+        store,
+        keys,
+        audience,
+        &NewToken {
+            tenant,
+            client_id: OPERATOR_CLIENT,
+            subject: OPERATOR_CLIENT,
+            scopes: &scopes,
+            patient,
+            fhir_user: None,
+            lifetime,
+        },
+    )
+    .await?;
+    Ok(token)
+}

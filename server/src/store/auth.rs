@@ -1,0 +1,114 @@
+//! Signing keys and the grants behind access tokens.
+
+use sqlx::Row;
+
+use super::{flag, now_micros, Store, StoreError};
+
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: String,
+    pub private_pkcs8: String,
+    pub public_jwk: String,
+}
+
+/// The facts an access token stands for.
+#[derive(Debug, Clone)]
+pub struct AccessGrant {
+    pub jti: String,
+    pub tenant_id: String,
+    pub client_id: String,
+    pub subject: String,
+    pub scope: String,
+    pub patient_id: Option<String>,
+    pub fhir_user: Option<String>,
+    pub issued_at: i64,
+    pub expires_at: i64,
+    pub revoked: bool,
+}
+
+impl Store {
+    /// Every signing key, oldest first.
+    pub async fn signing_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, private_pkcs8, public_jwk FROM signing_keys ORDER BY created_at, kid",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| StoredKey {
+                kid: r.get(0),
+                alg: r.get(1),
+                private_pkcs8: r.get(2),
+                public_jwk: r.get(3),
+            })
+            .collect())
+    }
+
+    pub async fn add_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, private_pkcs8, public_jwk, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.private_pkcs8)
+        .bind(&key.public_jwk)
+        .bind(now_micros())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn add_access_grant(&self, g: &AccessGrant) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO access_grants (jti, tenant_id, client_id, subject, scope, patient_id, \
+             fhir_user, issued_at, expires_at, revoked) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&g.jti)
+        .bind(&g.tenant_id)
+        .bind(&g.client_id)
+        .bind(&g.subject)
+        .bind(&g.scope)
+        .bind(g.patient_id.as_deref())
+        .bind(g.fhir_user.as_deref())
+        .bind(g.issued_at)
+        .bind(g.expires_at)
+        .bind(g.revoked)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn access_grant(&self, jti: &str) -> Result<Option<AccessGrant>, StoreError> {
+        let row = sqlx::query(
+            "SELECT jti, tenant_id, client_id, subject, scope, patient_id, fhir_user, issued_at, \
+             expires_at, revoked FROM access_grants WHERE jti = $1",
+        )
+        .bind(jti)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| AccessGrant {
+            jti: r.get(0),
+            tenant_id: r.get(1),
+            client_id: r.get(2),
+            subject: r.get(3),
+            scope: r.get(4),
+            patient_id: r.get(5),
+            fhir_user: r.get(6),
+            issued_at: r.get(7),
+            expires_at: r.get(8),
+            revoked: flag(&r, 9),
+        }))
+    }
+
+    /// Revokes a token; `false` when there was none by that id.
+    pub async fn revoke_access_grant(&self, jti: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE access_grants SET revoked = TRUE WHERE jti = $1")
+            .bind(jti)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
