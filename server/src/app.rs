@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use axum::http::{Request, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::cors::CorsLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth;
 use crate::auth::keys::{KeyError, KeyRing};
 use crate::config::Config;
 use crate::fhir::{self, AppState};
@@ -82,6 +83,10 @@ pub fn router(state: AppState) -> Router {
                 }
             }),
         )
+        .route("/auth/token", post(auth::token_endpoint::handle))
+        .route("/auth/introspect", post(auth::introspection::handle))
+        .route("/auth/revoke", post(auth::revocation::handle))
+        .with_state(state.clone())
         .nest("/fhir", fhir::router(state))
         .layer(CorsLayer::permissive())
         .layer(

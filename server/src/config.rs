@@ -26,4 +26,16 @@ impl Config {
             default_tenant_is_test: false,
         }
     }
+
+    /// This server's origin: the FHIR base without its `/fhir`.
+    pub fn origin(&self) -> &str {
+        self.base_url
+            .strip_suffix("/fhir")
+            .unwrap_or(&self.base_url)
+    }
+
+    /// An OAuth endpoint of the built-in authorization server, e.g. `auth_url("token")`.
+    pub fn auth_url(&self, endpoint: &str) -> String {
+        format!("{}/auth/{endpoint}", self.origin())
+    }
 }

@@ -73,10 +73,48 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         minutes: u64,
     },
+    /// Register an OAuth client.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[arg(long, env = "HELSEBRO_DATABASE_URL")]
         database: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register a backend service (SMART client credentials with private_key_jwt); prints
+    /// its client_id.
+    Add {
+        #[arg(
+            long,
+            env = "HELSEBRO_DATABASE_URL",
+            default_value = "sqlite://helsebro.db"
+        )]
+        database: String,
+        /// A name operators recognise.
+        #[arg(long)]
+        name: String,
+        /// The most the client may be granted, e.g. "system/Observation.rs system/Patient.rs".
+        #[arg(long)]
+        scope: String,
+        /// A file holding the client's public JWK Set.
+        #[arg(
+            long,
+            conflicts_with = "jwks_url",
+            required_unless_present = "jwks_url"
+        )]
+        jwks: Option<std::path::PathBuf>,
+        /// Where the client publishes its JWK Set.
+        #[arg(long)]
+        jwks_url: Option<String>,
+        /// The tenant's organisation number (default: the server's default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -124,14 +162,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             minutes,
         } => {
             let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, database)).await?;
-            let tenant = match tenant {
-                Some(org) => state
-                    .store
-                    .tenant_by_org_number(&org)
-                    .await?
-                    .ok_or_else(|| format!("no tenant has organisation number {org}"))?,
-                None => (*state.tenant).clone(),
-            };
+            let tenant = tenant_named(&state, tenant).await?;
             let token = helsebro::auth::tokens::operator_token(
                 &state.store,
                 &state.keys,
@@ -145,12 +176,64 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| e.to_string())?;
             println!("{token}");
         }
+        Command::Client {
+            command:
+                ClientCommand::Add {
+                    database,
+                    name,
+                    scope,
+                    jwks,
+                    jwks_url,
+                    tenant,
+                },
+        } => {
+            let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, database)).await?;
+            let tenant = tenant_named(&state, tenant).await?;
+            helsebro::auth::scopes::Scopes::parse(&scope)?;
+            let jwks = match jwks {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)?;
+                    serde_json::from_str::<jsonwebtoken::jwk::JwkSet>(&text)
+                        .map_err(|e| format!("{}: not a JWK Set: {e}", path.display()))?;
+                    Some(text)
+                }
+                None => None,
+            };
+            let client_id = uuid::Uuid::new_v4().simple().to_string();
+            state
+                .store
+                .add_client(&helsebro::store::clients::Client {
+                    client_id: client_id.clone(),
+                    tenant_id: tenant.id,
+                    name,
+                    jwks,
+                    jwks_uri: jwks_url,
+                    scope,
+                })
+                .await?;
+            println!("{client_id}");
+        }
         Command::Migrate { database } => {
             Store::open(&database).await?;
             println!("migrations applied");
         }
     }
     Ok(())
+}
+
+/// The tenant with organisation number `org`, or the default tenant.
+async fn tenant_named(
+    state: &helsebro::fhir::AppState,
+    org: Option<String>,
+) -> Result<helsebro::tenant::Tenant, Box<dyn std::error::Error>> {
+    Ok(match org {
+        Some(org) => state
+            .store
+            .tenant_by_org_number(&org)
+            .await?
+            .ok_or_else(|| format!("no tenant has organisation number {org}"))?,
+        None => (*state.tenant).clone(),
+    })
 }
 
 async fn import(database: &str, file: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {

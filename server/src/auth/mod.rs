@@ -2,6 +2,12 @@
 //! what a request may see and change because of them.
 
 pub mod access;
+pub mod client_assertion;
+pub mod discovery;
+pub mod introspection;
 pub mod keys;
+pub mod oauth_error;
+pub mod revocation;
 pub mod scopes;
+pub mod token_endpoint;
 pub mod tokens;

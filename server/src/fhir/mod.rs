@@ -180,6 +180,10 @@ pub fn router(state: AppState) -> Router {
     use interactions::*;
     Router::new()
         .route("/metadata", get(capabilities::handle))
+        .route(
+            "/.well-known/smart-configuration",
+            get(crate::auth::discovery::smart_configuration),
+        )
         .route("/_history", get(history::system))
         .route("/{type}", get(search::get).post(create::handle))
         .route("/{type}/_search", post(search::post).get(search::get))

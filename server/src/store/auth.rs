@@ -3,6 +3,7 @@
 use sqlx::Row;
 
 use super::{flag, now_micros, Store, StoreError};
+use crate::tenant::Tenant;
 
 pub struct StoredKey {
     pub kid: String,
@@ -81,25 +82,41 @@ impl Store {
         Ok(())
     }
 
-    pub async fn access_grant(&self, jti: &str) -> Result<Option<AccessGrant>, StoreError> {
+    /// The grant and its tenant, in one round trip: every authorized request asks.
+    pub async fn access_grant(
+        &self,
+        jti: &str,
+    ) -> Result<Option<(AccessGrant, Tenant)>, StoreError> {
         let row = sqlx::query(
-            "SELECT jti, tenant_id, client_id, subject, scope, patient_id, fhir_user, issued_at, \
-             expires_at, revoked FROM access_grants WHERE jti = $1",
+            "SELECT g.jti, g.tenant_id, g.client_id, g.subject, g.scope, g.patient_id, \
+             g.fhir_user, g.issued_at, g.expires_at, g.revoked, \
+             t.org_number, t.name, t.municipality_number, t.is_test \
+             FROM access_grants g JOIN tenants t ON t.id = g.tenant_id WHERE g.jti = $1",
         )
         .bind(jti)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(|r| AccessGrant {
-            jti: r.get(0),
-            tenant_id: r.get(1),
-            client_id: r.get(2),
-            subject: r.get(3),
-            scope: r.get(4),
-            patient_id: r.get(5),
-            fhir_user: r.get(6),
-            issued_at: r.get(7),
-            expires_at: r.get(8),
-            revoked: flag(&r, 9),
+        Ok(row.map(|r| {
+            let grant = AccessGrant {
+                jti: r.get(0),
+                tenant_id: r.get(1),
+                client_id: r.get(2),
+                subject: r.get(3),
+                scope: r.get(4),
+                patient_id: r.get(5),
+                fhir_user: r.get(6),
+                issued_at: r.get(7),
+                expires_at: r.get(8),
+                revoked: flag(&r, 9),
+            };
+            let tenant = Tenant {
+                id: grant.tenant_id.clone(),
+                org_number: r.get(10),
+                name: r.get(11),
+                municipality_number: r.get(12),
+                is_test: flag(&r, 13),
+            };
+            (grant, tenant)
         }))
     }
 

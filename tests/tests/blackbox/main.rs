@@ -1,6 +1,7 @@
 //! Black-box tests over HTTP. Each test runs on SQLite and on PostgreSQL.
 
 mod authorization;
+mod backend_services;
 mod capability;
 mod clinical_examples;
 mod communication;
