@@ -15,18 +15,25 @@ struct Cli {
     command: Command,
 }
 
+#[derive(clap::Args)]
+struct Database {
+    /// `sqlite://PATH` or `postgres://…`.
+    #[arg(
+        long = "database",
+        env = "HELSEBRO_DATABASE_URL",
+        default_value = "sqlite://helsebro.db"
+    )]
+    url: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
     Serve {
         #[arg(long, env = "HELSEBRO_LISTEN", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
-        #[arg(
-            long,
-            env = "HELSEBRO_DATABASE_URL",
-            default_value = "sqlite://helsebro.db"
-        )]
-        database: String,
+        #[command(flatten)]
+        db: Database,
         /// Public FHIR base URL (default: http://LISTEN/fhir).
         #[arg(long, env = "HELSEBRO_BASE_URL")]
         base_url: Option<String>,
@@ -36,23 +43,15 @@ enum Command {
     },
     /// Load a platform export (one JSON record a line) through the FHIR mapping and checks.
     Import {
-        #[arg(
-            long,
-            env = "HELSEBRO_DATABASE_URL",
-            default_value = "sqlite://helsebro.db"
-        )]
-        database: String,
+        #[command(flatten)]
+        db: Database,
         /// The export file (see docs/import-format.md).
         file: std::path::PathBuf,
     },
     /// Print a signed access token for the built-in operator client (trusted machines only).
     Token {
-        #[arg(
-            long,
-            env = "HELSEBRO_DATABASE_URL",
-            default_value = "sqlite://helsebro.db"
-        )]
-        database: String,
+        #[command(flatten)]
+        db: Database,
         /// Space-separated SMART scopes, e.g. "system/*.cruds" or "patient/Observation.rs".
         #[arg(long)]
         scope: String,
@@ -90,12 +89,8 @@ enum ClientCommand {
     /// Register a backend service (SMART client credentials with private_key_jwt); prints
     /// its client_id.
     Add {
-        #[arg(
-            long,
-            env = "HELSEBRO_DATABASE_URL",
-            default_value = "sqlite://helsebro.db"
-        )]
-        database: String,
+        #[command(flatten)]
+        db: Database,
         /// A name operators recognise.
         #[arg(long)]
         name: String,
@@ -139,11 +134,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
         Command::Serve {
             listen,
-            database,
+            db,
             base_url,
             demo,
         } => {
-            let mut config = Config::new(listen, database);
+            let mut config = Config::new(listen, db.url);
             if let Some(b) = base_url {
                 config.base_url = b.trim_end_matches('/').to_string();
             }
@@ -152,16 +147,16 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             tracing::info!(address = %listener.local_addr()?, base = %config.base_url, "listening");
             helsebro::app::serve(listener, config).await?;
         }
-        Command::Import { database, file } => import(&database, &file).await?,
+        Command::Import { db, file } => import(&db.url, &file).await?,
         Command::Token {
-            database,
+            db,
             scope,
             patient,
             tenant,
             base_url,
             minutes,
         } => {
-            let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, database)).await?;
+            let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, db.url)).await?;
             let tenant = tenant_named(&state, tenant).await?;
             let token = helsebro::auth::tokens::operator_token(
                 &state.store,
@@ -179,7 +174,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Client {
             command:
                 ClientCommand::Add {
-                    database,
+                    db,
                     name,
                     scope,
                     jwks,
@@ -187,7 +182,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     tenant,
                 },
         } => {
-            let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, database)).await?;
+            let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, db.url)).await?;
             let tenant = tenant_named(&state, tenant).await?;
             helsebro::auth::scopes::Scopes::parse(&scope)?;
             let jwks = match jwks {

@@ -72,13 +72,7 @@ pub async fn authenticate(
     let client = store
         .client(&client_id)
         .await
-        .map_err(|e| {
-            OAuthError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                e.to_string(),
-            )
-        })?
+        .map_err(OAuthError::server_error)?
         .ok_or_else(|| OAuthError::invalid_client("unknown client"))?;
     let jwks = client_keys(&client).await?;
     let jwk = jwks
@@ -105,13 +99,7 @@ pub async fn authenticate(
     let fresh = store
         .use_client_assertion(&client.client_id, &claims.jti, claims.exp)
         .await
-        .map_err(|e| {
-            OAuthError::new(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                e.to_string(),
-            )
-        })?;
+        .map_err(OAuthError::server_error)?;
     if !fresh {
         return Err(OAuthError::invalid_client("assertion jti replayed"));
     }

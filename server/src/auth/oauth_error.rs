@@ -29,6 +29,16 @@ impl OAuthError {
         )
     }
 
+    /// A failure of ours (storage); the detail goes to the log, not to the client.
+    pub fn server_error(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(%detail, "authorization server failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "the server could not complete the request",
+        )
+    }
+
     pub fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
         Self {
             status,

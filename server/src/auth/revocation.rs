@@ -33,13 +33,11 @@ async fn revoke(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<()
         own,
         super::tokens::unverified_claims(token).and_then(|c| c["jti"].as_str().map(str::to_string)),
     ) {
-        state.store.revoke_access_grant(&jti).await.map_err(|e| {
-            OAuthError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                e.to_string(),
-            )
-        })?;
+        state
+            .store
+            .revoke_access_grant(&jti)
+            .await
+            .map_err(OAuthError::server_error)?;
     }
     Ok(())
 }

@@ -81,14 +81,12 @@ async fn token(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
             "none of the requested system/ scopes is registered for this client",
         ));
     }
-    let server_error =
-        |e: String| OAuthError::new(StatusCode::INTERNAL_SERVER_ERROR, "server_error", e);
     let tenant = state
         .store
         .tenant(&client.tenant_id)
         .await
-        .map_err(|e| server_error(e.to_string()))?
-        .ok_or_else(|| server_error("the client's tenant is gone".into()))?;
+        .map_err(OAuthError::server_error)?
+        .ok_or_else(|| OAuthError::server_error("the client's tenant is gone"))?;
     let access_token = issue(
         &state.store,
         &state.keys,
@@ -104,7 +102,7 @@ async fn token(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Res
         },
     )
     .await
-    .map_err(|e| server_error(e.to_string()))?;
+    .map_err(OAuthError::server_error)?;
     let body = json!({
         "access_token": access_token,
         "token_type": "Bearer",
