@@ -7,6 +7,8 @@ pub struct ServerInfo<'a> {
     pub version: &'a str,
     /// When this server instance started, as a FHIR dateTime.
     pub date: &'a str,
+    /// The built-in authorization server's endpoint URL prefix, e.g. `https://host/auth/`.
+    pub auth_base: &'a str,
 }
 
 /// The CapabilityStatement for `/metadata`, written from the registry.
@@ -30,9 +32,34 @@ pub fn capability_statement(info: &ServerInfo) -> Value {
         "format": ["json", "xml", "application/fhir+json", "application/fhir+xml"],
         "rest": [{
             "mode": "server",
+            "security": security(info.auth_base),
             "resource": SERVED.iter().map(resource_entry).collect::<Vec<_>>(),
             "interaction": [{"code": "history-system"}]
         }]
+    })
+}
+
+/// SMART on FHIR: every request needs a bearer token; the OAuth endpoints are named in the
+/// `oauth-uris` extension as the SMART App Launch guide asks.
+fn security(auth_base: &str) -> Value {
+    json!({
+        "cors": true,
+        "service": [{
+            "coding": [{
+                "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                "code": "SMART-on-FHIR"
+            }],
+            "text": "OAuth2 using SMART-on-FHIR profile (see http://docs.smarthealthit.org)"
+        }],
+        "extension": [{
+            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+            "extension": [
+                {"url": "token", "valueUri": format!("{auth_base}token")},
+                {"url": "introspect", "valueUri": format!("{auth_base}introspect")},
+                {"url": "revoke", "valueUri": format!("{auth_base}revoke")}
+            ]
+        }],
+        "description": "Every request but metadata needs a bearer token. See .well-known/smart-configuration."
     })
 }
 

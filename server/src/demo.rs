@@ -170,6 +170,16 @@ pub async fn load_if_empty(store: &Store, tenant: &Tenant) -> Result<(), WriteEr
         if n < 8 {
             load_patient_history(&path, tenant, &patient_id, n).await?;
         }
+        // Each clinician follows a third of the patients.
+        store
+            .add_care_relationship(
+                &tenant.id,
+                &format!("demo-practitioner-{}", n % 3),
+                &patient_id,
+                "primary",
+            )
+            .await
+            .map_err(WriteError::Store)?;
     }
     store.analyze().await.map_err(WriteError::Store)?;
     tracing::info!("demo data loaded");

@@ -58,6 +58,10 @@ enum Command {
         /// The launch patient (Patient id) for patient/ scopes.
         #[arg(long)]
         patient: Option<String>,
+        /// The user the token acts for (`Practitioner/ID`); `user/` scopes reach the
+        /// patients in their care.
+        #[arg(long)]
+        user: Option<String>,
         /// The tenant's organisation number (default: the server's default tenant).
         #[arg(long)]
         tenant: Option<String>,
@@ -152,6 +156,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             db,
             scope,
             patient,
+            user,
             tenant,
             base_url,
             minutes,
@@ -165,6 +170,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 &tenant,
                 &scope,
                 patient.as_deref(),
+                user.as_deref(),
                 std::time::Duration::from_secs(minutes * 60),
             )
             .await

@@ -186,6 +186,22 @@ impl TestServer {
         scope: &str,
         patient: Option<&str>,
     ) -> String {
+        self.token_with(tenant, scope, patient, None).await
+    }
+
+    /// A token acting for `user` (`Practitioner/ID`).
+    pub async fn user_token(&self, scope: &str, user: &str) -> String {
+        let tenant = (*self.state.tenant).clone();
+        self.token_with(&tenant, scope, None, Some(user)).await
+    }
+
+    async fn token_with(
+        &self,
+        tenant: &helsebro::tenant::Tenant,
+        scope: &str,
+        patient: Option<&str>,
+        user: Option<&str>,
+    ) -> String {
         helsebro::auth::tokens::operator_token(
             &self.state.store,
             &self.state.keys,
@@ -193,6 +209,7 @@ impl TestServer {
             tenant,
             scope,
             patient,
+            user,
             std::time::Duration::from_secs(3600),
         )
         .await

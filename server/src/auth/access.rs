@@ -23,6 +23,8 @@ pub struct Access {
     /// The launch patient of a patient-context token.
     pub patient: Option<String>,
     pub fhir_user: Option<String>,
+    /// For a practitioner user: the patients in whose care they take part.
+    pub care_patients: Vec<String>,
 }
 
 /// Which resources of one type a request reaches.
@@ -43,22 +45,31 @@ impl Reach {
 impl Access {
     /// `None` when no scope grants `permission` on `resource_type`.
     ///
-    /// System and user scopes reach the whole tenant; patient scopes reach the launch
-    /// patient's compartment (and the types outside it, such as Practitioner, whole). The
+    /// System scopes reach the whole tenant. User scopes reach the compartments of the
+    /// patients the practitioner user has a care relationship with (nothing without a
+    /// practitioner user); patient scopes reach the launch patient's compartment. Types
+    /// outside the compartment (Practitioner, Organization) are reached whole. The
     /// broadest grant wins. A granular scope's query narrows what it reaches; of several
     /// granular scopes for the same type only the first is applied, which may show less
     /// than the token allows but never more.
     pub fn reach(&self, resource_type: &str, permission: Permission) -> Option<Reach> {
         let mut best: Option<Reach> = None;
         for context in [Context::System, Context::User, Context::Patient] {
-            let mut only = match (context, self.compartment_param(resource_type)) {
-                (Context::Patient, Some(param)) => match &self.patient {
-                    Some(patient) => vec![(param.to_string(), compartment_value(param, patient))],
-                    // Patient scopes without a launch patient reach no compartment.
-                    None => continue,
-                },
-                _ => Vec::new(),
+            let patients: &[String] = match context {
+                Context::System => &[],
+                Context::Patient => self.patient.as_slice(),
+                Context::User => &self.care_patients,
             };
+            let mut only = match (context, self.compartment_param(resource_type)) {
+                (Context::System, _) | (_, None) => Vec::new(),
+                // Patient scopes without a launch patient, and user scopes of a user in
+                // nobody's care, reach no compartment.
+                (_, Some(_)) if patients.is_empty() => continue,
+                (_, Some(param)) => vec![(param.to_string(), compartment_values(param, patients))],
+            };
+            if context == Context::User && self.practitioner().is_none() {
+                continue;
+            }
             match self.scopes.grant(context, resource_type, permission) {
                 Grant::Denied => continue,
                 Grant::All => {}
@@ -77,6 +88,11 @@ impl Access {
         best
     }
 
+    /// The practitioner id of a `Practitioner/…` user.
+    pub fn practitioner(&self) -> Option<&str> {
+        self.fhir_user.as_deref()?.strip_prefix("Practitioner/")
+    }
+
     fn compartment_param(&self, resource_type: &str) -> Option<&'static str> {
         COMPARTMENT
             .iter()
@@ -85,10 +101,14 @@ impl Access {
     }
 }
 
-fn compartment_value(param: &str, patient: &str) -> String {
-    if param == "_id" {
-        patient.to_string()
-    } else {
-        format!("Patient/{patient}")
-    }
+/// The search value that matches any of `patients` (a comma is an OR in FHIR search).
+fn compartment_values(param: &str, patients: &[String]) -> String {
+    let each = patients.iter().map(|p| {
+        if param == "_id" {
+            p.clone()
+        } else {
+            format!("Patient/{p}")
+        }
+    });
+    each.collect::<Vec<_>>().join(",")
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::access::Access;
 use super::keys::{KeyError, KeyRing};
-use super::scopes::Scopes;
+use super::scopes::{Context, Scopes};
 use crate::store::auth::AccessGrant;
 use crate::store::{now_micros, Store, StoreError};
 use crate::tenant::Tenant;
@@ -138,14 +138,21 @@ pub async fn verify(
         return Err(invalid("tenant mismatch"));
     }
     let scopes = Scopes::parse(&grant.scope).map_err(|_| invalid("stored scope unreadable"))?;
-    Ok(Access {
+    let mut access = Access {
         tenant,
         client_id: grant.client_id,
         subject: grant.subject,
         scopes,
         patient: grant.patient_id,
         fhir_user: grant.fhir_user,
-    })
+        care_patients: Vec::new(),
+    };
+    if access.scopes.contexts().contains(&Context::User) {
+        if let Some(practitioner) = access.practitioner() {
+            access.care_patients = store.care_patients(&access.tenant.id, practitioner).await?;
+        }
+    }
+    Ok(access)
 }
 
 /// The token of an `Authorization: Bearer …` header value.
@@ -170,9 +177,19 @@ pub async fn operator_token(
     tenant: &Tenant,
     scope: &str,
     patient: Option<&str>,
+    user: Option<&str>,
     lifetime: Duration,
 ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
     let scopes = Scopes::parse(scope)?;
+    if let Some(user) = user {
+        let Some(("Practitioner", id)) = user.split_once('/') else {
+            return Err("--user names a Practitioner, e.g. Practitioner/123".into());
+        };
+        let found = store.read_current(&tenant.id, "Practitioner", id).await?;
+        if found.is_none_or(|c| c.deleted) {
+            return Err(format!("{user} does not exist in tenant {}", tenant.org_number).into());
+        }
+    }
     if scopes.clinical.is_empty() {
         return Err("the scope names no resource access (e.g. system/*.rs)".into());
     }
@@ -199,7 +216,7 @@ pub async fn operator_token(
             subject: OPERATOR_CLIENT,
             scopes: &scopes,
             patient,
-            fhir_user: None,
+            fhir_user: user,
             lifetime,
         },
     )

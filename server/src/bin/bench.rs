@@ -150,6 +150,7 @@ async fn bench_backend(
         &state_for_import.tenant,
         "system/*.cruds",
         None,
+        None,
         Duration::from_secs(24 * 3600),
     )
     .await

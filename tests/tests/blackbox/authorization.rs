@@ -409,3 +409,49 @@ on_both_backends!(
     a_patient_token_sees_only_its_patients_compartment,
     tenants_never_see_each_others_records,
 );
+
+async fn a_practitioner_reaches_the_patients_in_their_care(s: TestServer) {
+    patient(&s, "p1").await;
+    patient(&s, "p2").await;
+    let r = s
+        .put_json(
+            "Practitioner/doc",
+            &json!({"resourceType": "Practitioner", "id": "doc", "active": true}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let own = s.create(&heart_rate("p1")).await;
+    let other = s.create(&heart_rate("p2")).await;
+    let tenant = s.state.tenant.id.clone();
+    s.state
+        .store
+        .add_care_relationship(&tenant, "doc", "p1", "primary")
+        .await
+        .unwrap();
+    let c = s.client_with(&s.user_token("user/*.rs", "Practitioner/doc").await);
+    assert_eq!(get(&c, &s, "Patient/p1").await.status(), 200);
+    assert_eq!(get(&c, &s, "Patient/p2").await.status(), 404);
+    let own_path = format!("Observation/{}", own["id"].as_str().unwrap());
+    let other_path = format!("Observation/{}", other["id"].as_str().unwrap());
+    assert_eq!(get(&c, &s, &own_path).await.status(), 200);
+    assert_eq!(get(&c, &s, &other_path).await.status(), 404);
+    let found = json_with_status(get(&c, &s, "Observation?_total=accurate").await, 200).await;
+    assert_eq!(found["total"], 1);
+    // The practitioner directory is not a patient's compartment.
+    assert_eq!(get(&c, &s, "Practitioner/doc").await.status(), 200);
+
+    // A new relationship counts from the next request on.
+    s.state
+        .store
+        .add_care_relationship(&tenant, "doc", "p2", "substitute")
+        .await
+        .unwrap();
+    assert_eq!(get(&c, &s, &other_path).await.status(), 200);
+
+    // user/ scopes without a practitioner user reach nothing.
+    let nobody = s.client_with(&s.token("user/*.rs", None).await);
+    assert_eq!(get(&nobody, &s, "Patient/p1").await.status(), 403);
+    assert_eq!(get(&nobody, &s, "Practitioner/doc").await.status(), 403);
+}
+
+on_both_backends!(a_practitioner_reaches_the_patients_in_their_care);

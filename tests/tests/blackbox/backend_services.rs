@@ -147,6 +147,46 @@ async fn discovery_names_the_endpoints(s: TestServer) {
         .await
         .unwrap();
     assert!(!jwks["keys"].as_array().unwrap().is_empty());
+
+    // The CapabilityStatement names the same endpoints, and they answer.
+    let cs: Value = s
+        .anonymous
+        .get(s.url("metadata"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let security = &cs["rest"][0]["security"];
+    assert_eq!(security["service"][0]["coding"][0]["code"], "SMART-on-FHIR");
+    let uris = security["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["url"] == "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+        })
+        .expect("oauth-uris");
+    let token = uris["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["url"] == "token")
+        .unwrap()["valueUri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(token, c["token_endpoint"]);
+    let r = s
+        .anonymous
+        .post(token)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    oauth_error(r, 400, "invalid_request").await;
 }
 
 async fn a_backend_service_gets_a_token_within_its_registration(s: TestServer) {

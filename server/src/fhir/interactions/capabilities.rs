@@ -6,10 +6,12 @@ use crate::fhir::Ctx;
 
 pub async fn handle(mut ctx: Ctx) -> Rendered {
     let result = ctx.negotiated().map(|_| {
+        let auth_base = ctx.state.config.auth_url("");
         let cs = capability_statement(&ServerInfo {
             base_url: ctx.base(),
             version: env!("CARGO_PKG_VERSION"),
             date: &ctx.state.started,
+            auth_base: &auth_base,
         });
         FhirResponse::new(StatusCode::OK, Some(cs.to_string()))
     });
