@@ -167,11 +167,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 &state.store,
                 &state.keys,
                 base_url.trim_end_matches('/'),
-                &tenant,
-                &scope,
-                patient.as_deref(),
-                user.as_deref(),
-                std::time::Duration::from_secs(minutes * 60),
+                &helsebro::auth::tokens::OperatorRequest {
+                    tenant: &tenant,
+                    scope: &scope,
+                    patient: patient.as_deref(),
+                    user: user.as_deref(),
+                    lifetime: std::time::Duration::from_secs(minutes * 60),
+                },
             )
             .await
             .map_err(|e| e.to_string())?;

@@ -206,11 +206,13 @@ impl TestServer {
             &self.state.store,
             &self.state.keys,
             &self.base,
-            tenant,
-            scope,
-            patient,
-            user,
-            std::time::Duration::from_secs(3600),
+            &helsebro::auth::tokens::OperatorRequest {
+                tenant,
+                scope,
+                patient,
+                user,
+                lifetime: std::time::Duration::from_secs(3600),
+            },
         )
         .await
         .expect("operator token")

@@ -168,18 +168,32 @@ pub fn bearer(header: Option<&str>) -> Result<&str, TokenError> {
 /// The client that `helsebro token` issues for, on a trusted machine.
 pub const OPERATOR_CLIENT: &str = "helsebro-operator";
 
+/// What `helsebro token` asks for.
+pub struct OperatorRequest<'a> {
+    pub tenant: &'a Tenant,
+    pub scope: &'a str,
+    /// The launch patient of patient/ scopes.
+    pub patient: Option<&'a str>,
+    /// `Practitioner/ID`, whose care relationships user/ scopes follow.
+    pub user: Option<&'a str>,
+    pub lifetime: Duration,
+}
+
 /// A token for the operator client, as `helsebro token` prints it. Patient scopes need the
-/// launch patient, which must exist in the tenant.
+/// launch patient, which must exist in the tenant, as must the user.
 pub async fn operator_token(
     store: &Store,
     keys: &KeyRing,
     audience: &str,
-    tenant: &Tenant,
-    scope: &str,
-    patient: Option<&str>,
-    user: Option<&str>,
-    lifetime: Duration,
+    request: &OperatorRequest<'_>,
 ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let OperatorRequest {
+        tenant,
+        scope,
+        patient,
+        user,
+        lifetime,
+    } = *request;
     let scopes = Scopes::parse(scope)?;
     if let Some(user) = user {
         let Some(("Practitioner", id)) = user.split_once('/') else {

@@ -147,11 +147,13 @@ async fn bench_backend(
         &state_for_import.store,
         &state_for_import.keys,
         &base,
-        &state_for_import.tenant,
-        "system/*.cruds",
-        None,
-        None,
-        Duration::from_secs(24 * 3600),
+        &helsebro::auth::tokens::OperatorRequest {
+            tenant: &state_for_import.tenant,
+            scope: "system/*.cruds",
+            patient: None,
+            user: None,
+            lifetime: Duration::from_secs(24 * 3600),
+        },
     )
     .await
     .map_err(|e| e.to_string())?;
