@@ -108,6 +108,38 @@ pub async fn serve(listener: TcpListener, config: Config) -> Result<(), AppError
     Ok(())
 }
 
+/// Serves over TLS until the process is asked to stop.
+pub async fn serve_tls(
+    listener: std::net::TcpListener,
+    config: Config,
+    tls: axum_server::tls_rustls::RustlsConfig,
+) -> Result<(), AppError> {
+    let state = state(config).await?;
+    let handle = axum_server::Handle::new();
+    let stopping = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stopping.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    axum_server::from_tcp_rustls(listener, tls)
+        .handle(handle)
+        .serve(router(state).into_make_service())
+        .await?;
+    Ok(())
+}
+
+/// Serves an already built router over TLS (tests run it in-process).
+pub async fn serve_router_tls(
+    listener: std::net::TcpListener,
+    app: AppRouter,
+    tls: axum_server::tls_rustls::RustlsConfig,
+) -> Result<(), AppError> {
+    axum_server::from_tcp_rustls(listener, tls)
+        .serve(app.into_make_service())
+        .await?;
+    Ok(())
+}
+
 /// Serves an already built router (tests and benchmarks run it in-process).
 pub async fn serve_router(listener: TcpListener, app: AppRouter) -> Result<(), AppError> {
     axum::serve(listener, app).await?;

@@ -15,4 +15,5 @@ pub mod import;
 pub mod served;
 pub mod store;
 pub mod tenant;
+pub mod tls;
 pub mod write_path;

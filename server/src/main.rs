@@ -40,6 +40,12 @@ enum Command {
         /// Load a demo tenant with synthetic data when the database is empty.
         #[arg(long)]
         demo: bool,
+        /// Terminate TLS (1.2 and 1.3) with this PEM certificate chain; needs --tls-key.
+        #[arg(long, env = "HELSEBRO_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<std::path::PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, env = "HELSEBRO_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<std::path::PathBuf>,
     },
     /// Load a platform export (one JSON record a line) through the FHIR mapping and checks.
     Import {
@@ -141,15 +147,33 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             db,
             base_url,
             demo,
+            tls_cert,
+            tls_key,
         } => {
             let mut config = Config::new(listen, db.url);
-            if let Some(b) = base_url {
-                config.base_url = b.trim_end_matches('/').to_string();
-            }
             config.demo = demo;
-            let listener = tokio::net::TcpListener::bind(listen).await?;
-            tracing::info!(address = %listener.local_addr()?, base = %config.base_url, "listening");
-            helsebro::app::serve(listener, config).await?;
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(helsebro::tls::config(&cert, &key)?),
+                _ => None,
+            };
+            config.base_url = match (base_url, &tls) {
+                (Some(b), _) => b.trim_end_matches('/').to_string(),
+                (None, Some(_)) => format!("https://{listen}/fhir"),
+                (None, None) => config.base_url,
+            };
+            match tls {
+                Some(tls) => {
+                    let listener = std::net::TcpListener::bind(listen)?;
+                    listener.set_nonblocking(true)?;
+                    tracing::info!(address = %listener.local_addr()?, base = %config.base_url, "listening with TLS");
+                    helsebro::app::serve_tls(listener, config, tls).await?;
+                }
+                None => {
+                    let listener = tokio::net::TcpListener::bind(listen).await?;
+                    tracing::info!(address = %listener.local_addr()?, base = %config.base_url, "listening");
+                    helsebro::app::serve(listener, config).await?;
+                }
+            }
         }
         Command::Import { db, file } => import(&db.url, &file).await?,
         Command::Token {

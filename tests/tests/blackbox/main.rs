@@ -17,3 +17,4 @@ mod rest;
 mod search_patient;
 mod smoke;
 mod spec_testscripts;
+mod tls;
