@@ -53,6 +53,7 @@ pub async fn state(config: Config) -> Result<AppState, AppError> {
     let keys = Arc::new(KeyRing::load(&store).await?);
     Ok(AppState {
         keys,
+        issuer_keys: Default::default(),
         store,
         tenant: Arc::new(tenant),
         config: Arc::new(config),

@@ -87,6 +87,11 @@ enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Trust the JWT access tokens of an external authorization server.
+    Issuer {
+        #[command(subcommand)]
+        command: IssuerCommand,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[arg(long, env = "HELSEBRO_DATABASE_URL")]
@@ -118,6 +123,32 @@ enum ClientCommand {
         #[arg(long)]
         jwks_url: Option<String>,
         /// The tenant's organisation number (default: the server's default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum IssuerCommand {
+    /// Accept tokens whose `iss` is ISSUER, verified with the keys at --jwks-url. Their
+    /// tenant comes from the organisation number claim (HelseID `orgnr_parent`), or is
+    /// --tenant.
+    Add {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        issuer: String,
+        #[arg(long)]
+        jwks_url: String,
+        /// The `aud` the issuer's tokens carry for this server (default: the FHIR base).
+        #[arg(
+            long,
+            env = "HELSEBRO_BASE_URL",
+            default_value = "http://127.0.0.1:8080/fhir"
+        )]
+        audience: String,
+        /// The tenant (organisation number) of tokens that name none, and the only tenant
+        /// the issuer may speak for.
         #[arg(long)]
         tenant: Option<String>,
     },
@@ -239,6 +270,32 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 })
                 .await?;
             println!("{client_id}");
+        }
+        Command::Issuer {
+            command:
+                IssuerCommand::Add {
+                    db,
+                    issuer,
+                    jwks_url,
+                    audience,
+                    tenant,
+                },
+        } => {
+            let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, db.url)).await?;
+            let tenant_id = match tenant {
+                Some(org) => Some(tenant_named(&state, Some(org)).await?.id),
+                None => None,
+            };
+            state
+                .store
+                .add_trusted_issuer(&helsebro::store::issuers::TrustedIssuer {
+                    issuer: issuer.clone(),
+                    jwks_uri: jwks_url,
+                    audience: audience.trim_end_matches('/').to_string(),
+                    tenant_id,
+                })
+                .await?;
+            println!("trusted {issuer}");
         }
         Command::Migrate { database } => {
             Store::open(&database).await?;

@@ -2,6 +2,7 @@
 //! permission, which resources it reaches.
 
 use super::scopes::{Context, Grant, Permission, Scopes};
+use crate::store::{Store, StoreError};
 use crate::tenant::Tenant;
 
 /// The types in the Patient compartment among those served, with the search parameter that
@@ -43,6 +44,16 @@ impl Reach {
 }
 
 impl Access {
+    /// Loads the care relationships a practitioner user's `user/` scopes follow.
+    pub async fn with_care(mut self, store: &Store) -> Result<Self, StoreError> {
+        if self.scopes.contexts().contains(&Context::User) {
+            if let Some(practitioner) = self.practitioner() {
+                self.care_patients = store.care_patients(&self.tenant.id, practitioner).await?;
+            }
+        }
+        Ok(self)
+    }
+
     /// `None` when no scope grants `permission` on `resource_type`.
     ///
     /// System scopes reach the whole tenant. User scopes reach the compartments of the

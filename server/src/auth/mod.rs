@@ -2,8 +2,10 @@
 //! what a request may see and change because of them.
 
 pub mod access;
+pub mod bearer;
 pub mod client_assertion;
 pub mod discovery;
+pub mod external;
 pub mod introspection;
 pub mod keys;
 pub mod oauth_error;

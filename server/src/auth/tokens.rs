@@ -138,7 +138,7 @@ pub async fn verify(
         return Err(invalid("tenant mismatch"));
     }
     let scopes = Scopes::parse(&grant.scope).map_err(|_| invalid("stored scope unreadable"))?;
-    let mut access = Access {
+    let access = Access {
         tenant,
         client_id: grant.client_id,
         subject: grant.subject,
@@ -147,12 +147,7 @@ pub async fn verify(
         fhir_user: grant.fhir_user,
         care_patients: Vec::new(),
     };
-    if access.scopes.contexts().contains(&Context::User) {
-        if let Some(practitioner) = access.practitioner() {
-            access.care_patients = store.care_patients(&access.tenant.id, practitioner).await?;
-        }
-    }
-    Ok(access)
+    Ok(access.with_care(store).await?)
 }
 
 /// The token of an `Authorization: Bearer …` header value.
@@ -207,7 +202,7 @@ pub async fn operator_token(
     if scopes.clinical.is_empty() {
         return Err("the scope names no resource access (e.g. system/*.rs)".into());
     }
-    let needs_patient = scopes.contexts().contains(&super::scopes::Context::Patient);
+    let needs_patient = scopes.contexts().contains(&Context::Patient);
     match (needs_patient, patient) {
         (true, None) => return Err("patient/ scopes need --patient".into()),
         (_, Some(p)) => {

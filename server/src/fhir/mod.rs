@@ -17,8 +17,9 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::auth::access::Access;
+use crate::auth::external::IssuerKeys;
 use crate::auth::keys::KeyRing;
-use crate::auth::tokens;
+use crate::auth::{bearer, tokens};
 use crate::config::Config;
 use crate::served::ServedType;
 use crate::store::Store;
@@ -30,6 +31,8 @@ use format::{Format, Rendered};
 pub struct AppState {
     pub store: Store,
     pub keys: Arc<KeyRing>,
+    /// Cached keys of trusted external issuers.
+    pub issuer_keys: Arc<IssuerKeys>,
     pub tenant: Arc<Tenant>,
     pub config: Arc<Config>,
     /// When this instance started (FHIR dateTime), for the CapabilityStatement.
@@ -74,7 +77,7 @@ impl FromRequestParts<AppState> for Ctx {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
         let access = match tokens::bearer(authorization) {
-            Ok(token) => tokens::verify(&state.store, &state.keys, &state.config.base_url, token)
+            Ok(token) => bearer::authenticate(state, token)
                 .await
                 .map_err(ApiError::from),
             Err(e) => Err(e.into()),

@@ -9,6 +9,7 @@ pub mod care;
 pub mod clients;
 mod error;
 pub mod history;
+pub mod issuers;
 pub mod records;
 pub mod resources;
 pub mod saved_searches;

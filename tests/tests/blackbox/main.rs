@@ -6,6 +6,7 @@ mod capability;
 mod clinical_examples;
 mod communication;
 mod errors;
+mod external_issuers;
 mod formats;
 mod import;
 mod medication_statement;
