@@ -26,6 +26,8 @@ pub struct Access {
     pub fhir_user: Option<String>,
     /// For a practitioner user: the patients in whose care they take part.
     pub care_patients: Vec<String>,
+    /// The thumbprint of the key a DPoP-bound token is bound to (`cnf.jkt`).
+    pub bound_to: Option<String>,
 }
 
 /// Which resources of one type a request reaches.

@@ -172,6 +172,7 @@ async fn map_claims(
         patient: c["patient"].as_str().map(str::to_string),
         fhir_user,
         care_patients: Vec::new(),
+        bound_to: c["cnf"]["jkt"].as_str().map(str::to_string),
         tenant,
     };
     Ok(access.with_care(store).await?)

@@ -5,6 +5,7 @@ pub mod access;
 pub mod bearer;
 pub mod client_assertion;
 pub mod discovery;
+pub mod dpop;
 pub mod external;
 pub mod introspection;
 pub mod keys;

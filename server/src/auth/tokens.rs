@@ -146,8 +146,33 @@ pub async fn verify(
         patient: grant.patient_id,
         fhir_user: grant.fhir_user,
         care_patients: Vec::new(),
+        bound_to: None,
     };
     Ok(access.with_care(store).await?)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    Bearer,
+    /// RFC 9449: the token comes with a proof of possession in the `DPoP` header.
+    DPoP,
+}
+
+/// The scheme and token of an `Authorization` header value.
+pub fn authorization(header: Option<&str>) -> Result<(Scheme, &str), TokenError> {
+    let value = header.ok_or(TokenError::Missing)?;
+    let (scheme, token) = value.split_once(' ').ok_or(TokenError::Missing)?;
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::DPoP
+    } else {
+        return Err(TokenError::Missing);
+    };
+    match token.trim() {
+        "" => Err(TokenError::Missing),
+        token => Ok((scheme, token)),
+    }
 }
 
 /// The token of an `Authorization: Bearer …` header value.

@@ -17,9 +17,9 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::auth::access::Access;
+use crate::auth::bearer;
 use crate::auth::external::IssuerKeys;
 use crate::auth::keys::KeyRing;
-use crate::auth::{bearer, tokens};
 use crate::config::Config;
 use crate::served::ServedType;
 use crate::store::Store;
@@ -72,16 +72,9 @@ impl FromRequestParts<AppState> for Ctx {
             Ok(f) => (f, None),
             Err(e) => (Format::Json, Some(e)),
         };
-        let authorization = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let access = match tokens::bearer(authorization) {
-            Ok(token) => bearer::authenticate(state, token)
-                .await
-                .map_err(ApiError::from),
-            Err(e) => Err(e.into()),
-        };
+        let access = bearer::authorize_request(state, parts)
+            .await
+            .map_err(ApiError::from);
         Ok(Ctx {
             state: state.clone(),
             headers: parts.headers.clone(),

@@ -129,3 +129,22 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 }
+
+impl Store {
+    /// Records a DPoP proof's `jti`; `false` when it was seen before (a replay). Entries
+    /// past their window are dropped on the way.
+    pub async fn use_dpop_proof(&self, jti: &str, expires_at: i64) -> Result<bool, StoreError> {
+        sqlx::query("DELETE FROM dpop_proofs WHERE expires_at < $1")
+            .bind(now_micros() / 1_000_000)
+            .execute(self.pool())
+            .await?;
+        let done = sqlx::query(
+            "INSERT INTO dpop_proofs (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING",
+        )
+        .bind(jti)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

@@ -175,4 +175,121 @@ async fn tokens_of_a_trusted_issuer_are_verified_and_mapped(s: TestServer) {
     assert_eq!(r.status(), 200);
 }
 
-on_both_backends!(tokens_of_a_trusted_issuer_are_verified_and_mapped);
+/// A client's DPoP key: signs proofs; its thumbprint binds tokens.
+struct DpopKey {
+    pkcs8: Vec<u8>,
+    jwk: Value,
+}
+
+fn dpop_key() -> DpopKey {
+    let rng = SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let pair =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+    let point = pair.public_key().as_ref().to_vec();
+    DpopKey {
+        pkcs8: pkcs8.as_ref().to_vec(),
+        jwk: json!({
+            "kty": "EC", "crv": "P-256",
+            "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+            "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+        }),
+    }
+}
+
+impl DpopKey {
+    /// RFC 7638, written out by hand.
+    fn thumbprint(&self) -> String {
+        let canonical = format!(
+            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+            self.jwk["x"].as_str().unwrap(),
+            self.jwk["y"].as_str().unwrap()
+        );
+        URL_SAFE_NO_PAD.encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            canonical.as_bytes(),
+        ))
+    }
+
+    fn proof(&self, method: &str, url: &str, token: &str, jti: &str) -> String {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+        header.typ = Some("dpop+jwt".into());
+        header.jwk = Some(serde_json::from_value(self.jwk.clone()).unwrap());
+        let ath = URL_SAFE_NO_PAD.encode(ring::digest::digest(
+            &ring::digest::SHA256,
+            token.as_bytes(),
+        ));
+        let claims = json!({"jti": jti, "htm": method, "htu": url, "iat": now(), "ath": ath});
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_ec_der(&self.pkcs8),
+        )
+        .unwrap()
+    }
+}
+
+async fn dpop_bound_tokens_need_a_fresh_proof_of_the_bound_key(s: TestServer) {
+    let ehr = issuer().await;
+    s.state
+        .store
+        .add_trusted_issuer(&TrustedIssuer {
+            issuer: ehr.url.clone(),
+            jwks_uri: ehr.jwks_uri.clone(),
+            audience: s.base.clone(),
+            tenant_id: Some(s.state.tenant.id.clone()),
+        })
+        .await
+        .unwrap();
+    let r = s
+        .put_json(
+            "Patient/p1",
+            &json!({"resourceType": "Patient", "id": "p1"}),
+        )
+        .await;
+    assert!(r.status().is_success());
+    let key = dpop_key();
+    let token = ehr.sign(&json!({
+        "iss": ehr.url, "aud": s.base, "sub": "x", "exp": now() + 300,
+        "scope": "system/Patient.rs", "cnf": {"jkt": key.thumbprint()}
+    }));
+    let url = s.url("Patient/p1");
+    let send = |scheme: &str, proof: Option<String>| {
+        let mut rq = s
+            .anonymous
+            .get(&url)
+            .header("Authorization", format!("{scheme} {token}"));
+        if let Some(p) = proof {
+            rq = rq.header("DPoP", p);
+        }
+        async move { rq.send().await.unwrap().status() }
+    };
+    let proof = key.proof("GET", &url, &token, "proof-1");
+    assert_eq!(send("DPoP", Some(proof.clone())).await, 200);
+    // The same proof again is a replay.
+    assert_eq!(send("DPoP", Some(proof)).await, 401);
+    // No proof, or a bound token presented as a bearer token.
+    assert_eq!(send("DPoP", None).await, 401);
+    assert_eq!(send("Bearer", None).await, 401);
+    // A proof for another URL or method, for another token, or by another key.
+    let other = dpop_key();
+    let refused = [
+        key.proof("GET", &s.url("Patient/p2"), &token, "proof-2"),
+        key.proof("POST", &url, &token, "proof-3"),
+        key.proof("GET", &url, "another-token", "proof-4"),
+        other.proof("GET", &url, &token, "proof-5"),
+    ];
+    for proof in refused {
+        assert_eq!(send("DPoP", Some(proof)).await, 401);
+    }
+    // A fresh proof works again.
+    assert_eq!(
+        send("DPoP", Some(key.proof("GET", &url, &token, "proof-6"))).await,
+        200
+    );
+}
+
+on_both_backends!(
+    tokens_of_a_trusted_issuer_are_verified_and_mapped,
+    dpop_bound_tokens_need_a_fresh_proof_of_the_bound_key,
+);
