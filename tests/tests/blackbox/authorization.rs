@@ -350,6 +350,17 @@ async fn a_patient_token_sees_only_its_patients_compartment(s: TestServer) {
     );
     let p2_obs = json_with_status(s.get("Observation?patient=p2&_total=accurate").await, 200).await;
     assert_eq!(p2_obs["total"], 1);
+    // A conditional create matches only within reach: it never hands back p2's record.
+    let r = c
+        .post(s.url("Observation"))
+        .header("Content-Type", "application/fhir+json")
+        .header("If-None-Exist", "patient=p2")
+        .body(heart_rate("p1").to_string())
+        .send()
+        .await
+        .unwrap();
+    let created = json_with_status(r, 201).await;
+    assert_eq!(created["subject"]["reference"], "Patient/p1");
     // The type-wide history would show other patients: refused.
     assert_eq!(get(&c, &s, "Observation/_history").await.status(), 403);
 }

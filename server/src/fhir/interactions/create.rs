@@ -3,6 +3,7 @@ use axum::extract::Path;
 use axum::http::{header, StatusCode};
 
 use super::{check_body_type, resource_response, with_prefer_return};
+use crate::auth::access::Reach;
 use crate::auth::scopes::Permission;
 use crate::fhir::authorize::body_within;
 use crate::fhir::error::ApiError;
@@ -25,7 +26,7 @@ async fn create(ctx: &mut Ctx, rtype: &str, body: Body) -> Result<FhirResponse, 
     check_body_type(&resource, rtype)?;
     let reach = ctx.authorize(served, Permission::Create)?;
     body_within(served, &resource, &reach)?;
-    let condition = if_none_exist(ctx, served)?;
+    let condition = if_none_exist(ctx, served, &reach)?;
     let written = WritePath {
         store: &ctx.state.store,
         tenant: ctx.tenant(),
@@ -56,7 +57,14 @@ async fn create(ctx: &mut Ctx, rtype: &str, body: Body) -> Result<FhirResponse, 
 
 /// `If-None-Exist: identifier=…` becomes a strict search in the write transaction:
 /// an ignored unknown parameter would match everything.
-fn if_none_exist(ctx: &Ctx, served: ServedType) -> Result<Option<Condition>, ApiError> {
+///
+/// Only resources within the token's reach can match, so that a conditional create does
+/// not hand back a resource the token may not read.
+fn if_none_exist(
+    ctx: &Ctx,
+    served: ServedType,
+    reach: &Reach,
+) -> Result<Option<Condition>, ApiError> {
     let Some(query) = ctx.header(header::HeaderName::from_static("if-none-exist")) else {
         return Ok(None);
     };
@@ -70,6 +78,9 @@ fn if_none_exist(ctx: &Ctx, served: ServedType) -> Result<Option<Condition>, Api
             "If-None-Exist has no search criteria this server understands",
         ));
     }
+    search
+        .clauses
+        .extend(params::parse(served.def(), &reach.only, true)?.clauses);
     search.count = 1;
     search.cursor = None;
     let scope = compile::Scope {
