@@ -338,6 +338,20 @@ impl WriteTx {
                 }
             }
         }
+        let mut series = Insert::new(
+            "search_observation_series (resource_seq, tenant_id, patient_id, system, code, low, high)",
+        );
+        for (v, seq) in versions.iter().zip(seqs) {
+            if v.resource_type == "Observation" {
+                for row in observation_series(v.index) {
+                    series.row(
+                        [Arg::Int(*seq), Arg::Text(v.tenant_id.to_string())]
+                            .into_iter()
+                            .chain(row),
+                    );
+                }
+            }
+        }
         // A single resource's index statements repeat in shape and are worth preparing once;
         // a batch's are one-off.
         let persistent = versions.len() == 1;
@@ -348,6 +362,7 @@ impl WriteTx {
             references,
             quantities,
             token_quantities,
+            series,
         ] {
             for sql in insert.finish() {
                 sql.query()
@@ -365,14 +380,51 @@ impl WriteTx {
 }
 
 /// Every table whose rows are derived from a resource's current version.
-pub const INDEX_TABLES: [&str; 6] = [
+pub const INDEX_TABLES: [&str; 7] = [
     "search_token",
     "search_string",
     "search_date",
     "search_reference",
     "search_quantity",
     "search_token_quantity",
+    "search_observation_series",
 ];
+
+/// An Observation's (patient, code, effective range) rows, from its index entries: every
+/// Patient subject × every coding of `code` × every `date` range.
+fn observation_series(index: &[IndexEntry]) -> Vec<[Arg; 5]> {
+    let of = |param: &'static str| index.iter().filter(move |e| e.param == param);
+    let patients: Vec<&String> = of("patient")
+        .filter_map(|e| match &e.value {
+            IndexValue::Reference {
+                target_type: Some(t),
+                target_id: Some(id),
+                ..
+            } if t == "Patient" => Some(id),
+            _ => None,
+        })
+        .collect();
+    let mut rows = Vec::new();
+    for patient in patients {
+        for code in of("code") {
+            let IndexValue::Token { system, code } = &code.value else {
+                continue;
+            };
+            for date in of("date") {
+                if let IndexValue::Date(range) = &date.value {
+                    rows.push([
+                        Arg::Text(patient.clone()),
+                        opt(system),
+                        Arg::Text(code.clone()),
+                        Arg::Int(range.low),
+                        Arg::Int(range.high),
+                    ]);
+                }
+            }
+        }
+    }
+    rows
+}
 
 fn opt(s: &Option<String>) -> Arg {
     s.clone().map_or(Arg::Null, Arg::Text)

@@ -867,6 +867,7 @@ struct DateCohort<'a> {
     ongoing: String,
     /// no effective[x]
     undated: String,
+    patient: String,
 }
 
 async fn date_cohort(s: &TestServer) -> DateCohort<'_> {
@@ -894,14 +895,111 @@ async fn date_cohort(s: &TestServer) -> DateCohort<'_> {
             .add(at("effectivePeriod", json!({"start": "2024-03-05"})))
             .await,
         undated: c.add(at("", Value::Null)).await,
+        patient: p.clone(),
         c,
     }
 }
 
 impl DateCohort<'_> {
+    /// Also by patient and code, which Observation searches answer from their own
+    /// (patient, code, date) index: each date prefix must mean the same there.
     async fn expect(&self, value: &str, expected: &[&String]) {
         self.c.expect(&[("date", value)], expected).await;
+        let patient = patient_ref(&self.patient);
+        let by_series = [
+            ("patient", patient.as_str()),
+            ("code", "http://loinc.org|8867-4"),
+            ("date", value),
+        ];
+        self.c.expect(&by_series, expected).await;
     }
+}
+
+type Params<'a> = &'a [(&'a str, &'a str)];
+
+/// The (patient, code, date) index follows every change: other patients, other codes and
+/// coding systems, each way of naming the patient, updates that move an observation, and
+/// deletions.
+async fn patient_code_and_date_together(s: TestServer) {
+    let mut c = Cohort::new(&s, "Observation");
+    let (p1, p2) = (create_patient(&s).await, create_patient(&s).await);
+    let at = |o: Value, when: &str| with(o, "effectiveDateTime", json!(when));
+    let early = c
+        .add(at(heart_rate(&p1, 60.0), "2024-03-01T08:15:00Z"))
+        .await;
+    let later = c
+        .add(at(heart_rate(&p1, 61.0), "2024-03-10T08:15:00Z"))
+        .await;
+    let weight = c
+        .add(at(body_weight(&p1, 80.0), "2024-03-01T08:15:00Z"))
+        .await;
+    let other = c
+        .add(at(heart_rate(&p2, 62.0), "2024-03-01T08:15:00Z"))
+        .await;
+    let absolute = format!("{}/Patient/{p1}", s.base);
+    let p1_ref = patient_ref(&p1);
+    let cases: [(Params, Vec<&String>); 7] = [
+        (
+            &[
+                ("patient", &p1),
+                ("code", "8867-4"),
+                ("date", "ge2024-03-01"),
+                ("date", "lt2024-03-05"),
+            ],
+            vec![&early],
+        ),
+        (
+            &[
+                ("patient", &p1_ref),
+                ("code", "http://loinc.org|8867-4"),
+                ("date", "ge2024-03-01"),
+            ],
+            vec![&early, &later],
+        ),
+        (
+            &[
+                ("patient", &absolute),
+                ("code", "http://snomed.info/sct|364075005"),
+                ("date", "lt2024-03-05"),
+            ],
+            vec![&early],
+        ),
+        (
+            &[("patient", &p1), ("code", "|8867-4"), ("date", "ge2024")],
+            vec![],
+        ),
+        (
+            &[("patient", &p2), ("code", "8867-4"), ("date", "2024-03-01")],
+            vec![&other],
+        ),
+        (
+            &[("patient", &p1), ("code", "29463-7"), ("date", "2024-03")],
+            vec![&weight],
+        ),
+        (
+            &[("patient", &p1), ("code:not", "8867-4"), ("date", "ge2024")],
+            vec![&weight],
+        ),
+    ];
+    for (params, expected) in &cases {
+        c.expect(params, expected).await;
+    }
+    // Moved out of the range, then deleted: the index follows.
+    let mut moved = json_with_status(s.get(&format!("Observation/{early}")).await, 200).await;
+    moved["effectiveDateTime"] = json!("2024-04-01T08:00:00Z");
+    let r = s.put_json(&format!("Observation/{early}"), &moved).await;
+    assert_eq!(r.status(), 200);
+    let march = [
+        ("patient", p1.as_str()),
+        ("code", "8867-4"),
+        ("date", "2024-03"),
+    ];
+    c.expect(&march, &[&later]).await;
+    assert_eq!(
+        s.delete(&format!("Observation/{later}")).await.status(),
+        204
+    );
+    c.expect(&march, &[]).await;
 }
 
 async fn date_eq_at_each_precision(s: TestServer) {
@@ -1309,6 +1407,7 @@ on_both_backends!(
     category_missing_and_not,
     status_equals_alternatives_and_not,
     date_eq_at_each_precision,
+    patient_code_and_date_together,
     date_gt_lt_ge_le_compare_whole_periods,
     date_ne_sa_and_eb,
     date_ap_is_near_but_not_far,

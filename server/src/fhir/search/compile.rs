@@ -33,13 +33,72 @@ fn filter(scope: &Scope, search: &ParsedSearch) -> Sql {
         .filter(|(_, c)| c.modifier.is_none())
         .min_by_key(|(_, c)| selectivity_rank(c))
         .map(|(i, _)| i);
+    let series = series_driver(scope, search);
+    if let Some(series) = &series {
+        sql.push(" AND ").append(series);
+    }
     for (i, clause) in search.clauses.iter().enumerate() {
-        // Equality and prefix lookups are cheap to collect whole; ranges are not.
+        // Equality and prefix lookups are cheap to collect whole; ranges are not. Under
+        // the series driver every clause only confirms its few candidates.
         let is_range = matches!(clause.param.kind, ParamKind::Date | ParamKind::Quantity);
+        let correlated = series.is_some() || (is_range && Some(i) != driver);
         sql.push(" AND ");
-        sql.append(&condition(scope, clause, is_range && Some(i) != driver));
+        sql.append(&condition(scope, clause, correlated));
     }
     sql
+}
+
+/// An Observation search by one patient, one code and date ranges is driven by
+/// `search_observation_series`, one index range however many observations the patient
+/// and the code have. `None` for any other shape of search.
+fn series_driver(scope: &Scope, search: &ParsedSearch) -> Option<Sql> {
+    if scope.resource_type != "Observation" {
+        return None;
+    }
+    let plain = |c: &&Clause| c.modifier.is_none() && c.values.len() == 1;
+    let single = |name: &str| -> Option<&str> {
+        let mut found = search.clauses.iter().filter(|c| c.param.name == name);
+        let clause = found.next().filter(plain)?;
+        found.next().is_none().then(|| clause.values[0].as_str())
+    };
+    let patient = series_patient(scope, single("patient")?)?;
+    let code = single("code")?;
+    let dates: Vec<&Clause> = search
+        .clauses
+        .iter()
+        .filter(|c| c.param.name == "date")
+        .collect();
+    if dates.is_empty() || !dates.iter().all(plain) {
+        return None;
+    }
+    let mut sql =
+        Sql::new("r.seq IN (SELECT resource_seq FROM search_observation_series WHERE tenant_id = ");
+    sql.text(scope.tenant_id)
+        .push(" AND patient_id = ")
+        .text(patient)
+        .push(" AND ")
+        .append(&token_predicate(code));
+    for date in dates {
+        sql.push(" AND (")
+            .append(&date_condition("low", "high", &date.values[0]))
+            .push(")");
+    }
+    sql.push(")");
+    Some(sql)
+}
+
+/// The Patient id of `123`, `Patient/123` or this server's URL for it.
+fn series_patient(scope: &Scope, v: &str) -> Option<String> {
+    let v = unescape(v);
+    let local = v
+        .strip_prefix(scope.base_url)
+        .map_or(v.as_str(), |rest| rest.trim_start_matches('/'));
+    let id = local.strip_prefix("Patient/").unwrap_or(local);
+    let valid = !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    valid.then(|| id.to_string())
 }
 
 /// A guess at how few rows a clause matches, lowest first, from its kind alone.
