@@ -156,7 +156,9 @@ enum IssuerCommand {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // Logs go to stderr: stdout is for what a command prints (`helsebro token`'s token).
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HELSEBRO_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -1,0 +1,84 @@
+//! The command line as operators and scripts use it: the real binary, a fresh database.
+
+use std::process::Command;
+
+fn helsebro(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_helsebro"))
+        .args(args)
+        .env("HELSEBRO_LOG", "debug")
+        .output()
+        .expect("the binary runs")
+}
+
+fn temp_database() -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("helsebro-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("cli.db").display());
+    (dir, url)
+}
+
+#[test]
+fn token_prints_only_the_token_on_stdout() {
+    let (dir, db) = temp_database();
+    let out = helsebro(&["token", "--database", &db, "--scope", "system/*.rs"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "stdout: {stdout}");
+    assert_eq!(lines[0].split('.').count(), 3, "not a JWT: {stdout}");
+    // Logs (there are some at debug level) went to stderr.
+    assert!(!out.stderr.is_empty());
+
+    // Patient scopes without a launch patient are refused, with a reason and exit 1.
+    let out = helsebro(&["token", "--database", &db, "--scope", "patient/*.rs"]);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--patient"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_registered_backend_client_gets_an_id() {
+    let (dir, db) = temp_database();
+    let jwks = dir.join("jwks.json");
+    std::fs::write(&jwks, r#"{"keys": []}"#).unwrap();
+    let out = helsebro(&[
+        "client",
+        "add",
+        "--database",
+        &db,
+        "--name",
+        "Backend",
+        "--scope",
+        "system/*.rs",
+        "--jwks",
+        jwks.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(id.trim().len(), 32, "{id}");
+    // Not a JWK Set: refused.
+    std::fs::write(&jwks, "{}").unwrap();
+    let out = helsebro(&[
+        "client",
+        "add",
+        "--database",
+        &db,
+        "--name",
+        "Backend",
+        "--scope",
+        "system/*.rs",
+        "--jwks",
+        jwks.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    std::fs::remove_dir_all(dir).ok();
+}
