@@ -218,7 +218,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             base_url,
             minutes,
         } => {
-            let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, db.url)).await?;
+            let state = open_state(db.url).await?;
             let tenant = tenant_named(&state, tenant).await?;
             let token = helsebro::auth::tokens::operator_token(
                 &state.store,
@@ -247,7 +247,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     tenant,
                 },
         } => {
-            let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, db.url)).await?;
+            let state = open_state(db.url).await?;
             let tenant = tenant_named(&state, tenant).await?;
             helsebro::auth::scopes::Scopes::parse(&scope)?;
             let jwks = match jwks {
@@ -283,7 +283,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     tenant,
                 },
         } => {
-            let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, db.url)).await?;
+            let state = open_state(db.url).await?;
             let tenant_id = match tenant {
                 Some(org) => Some(tenant_named(&state, Some(org)).await?.id),
                 None => None,
@@ -307,6 +307,13 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Storage, default tenant and keys, for commands that work on the database directly.
+async fn open_state(
+    database: impl Into<String>,
+) -> Result<helsebro::fhir::AppState, Box<dyn std::error::Error>> {
+    Ok(helsebro::app::state(Config::new("127.0.0.1:0".parse()?, database)).await?)
+}
+
 /// The tenant with organisation number `org`, or the default tenant.
 async fn tenant_named(
     state: &helsebro::fhir::AppState,
@@ -327,7 +334,7 @@ async fn import(database: &str, file: &std::path::Path) -> Result<(), Box<dyn st
     let total = std::io::BufReader::new(std::fs::File::open(file)?)
         .lines()
         .count();
-    let state = helsebro::app::state(Config::new("127.0.0.1:0".parse()?, database)).await?;
+    let state = open_state(database).await?;
     let bar = indicatif::ProgressBar::new(total as u64);
     bar.set_style(indicatif::ProgressStyle::with_template(
         "{bar:40} {pos}/{len} lines  {per_sec}  eta {eta}",

@@ -1,8 +1,6 @@
 //! Client authentication by a signed JWT (`private_key_jwt`, RFC 7523), as SMART backend
 //! services and asymmetric apps use it.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -25,11 +23,6 @@ struct AssertionClaims {
     sub: String,
     exp: i64,
     jti: String,
-}
-
-#[derive(Deserialize)]
-struct Unverified {
-    iss: Option<String>,
 }
 
 /// Authenticates the client behind `assertion`, whose audience must be `token_url`.
@@ -67,8 +60,8 @@ pub async fn authenticate(
         .ok_or_else(|| OAuthError::invalid_client("assertion has no kid"))?;
     // The issuer names the client whose keys verify the signature; nothing else is
     // trusted before that.
-    let client_id =
-        unverified_issuer(assertion).ok_or_else(|| OAuthError::invalid_client("no iss"))?;
+    let client_id = super::external::claimed_issuer(assertion)
+        .ok_or_else(|| OAuthError::invalid_client("no iss"))?;
     let client = store
         .client(&client_id)
         .await
@@ -106,31 +99,13 @@ pub async fn authenticate(
     Ok(client)
 }
 
-fn unverified_issuer(jwt: &str) -> Option<String> {
-    let payload = jwt.split('.').nth(1)?;
-    let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
-    serde_json::from_slice::<Unverified>(&bytes).ok()?.iss
-}
-
 async fn client_keys(client: &Client) -> Result<JwkSet, OAuthError> {
-    let text = match (&client.jwks, &client.jwks_uri) {
-        (Some(jwks), _) => jwks.clone(),
-        (None, Some(uri)) => fetch(uri)
+    match (&client.jwks, &client.jwks_uri) {
+        (Some(jwks), _) => serde_json::from_str(jwks)
+            .map_err(|_| OAuthError::invalid_client("client JWKS unreadable")),
+        (None, Some(uri)) => super::external::fetch_jwks(uri)
             .await
-            .map_err(|e| OAuthError::invalid_client(format!("JWKS at {uri}: {e}")))?,
-        (None, None) => return Err(OAuthError::invalid_client("client has no keys")),
-    };
-    serde_json::from_str(&text).map_err(|_| OAuthError::invalid_client("client JWKS unreadable"))
-}
-
-async fn fetch(uri: &str) -> Result<String, reqwest::Error> {
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(5))
-        .build()?
-        .get(uri)
-        .send()
-        .await?
-        .error_for_status()?
-        .text()
-        .await
+            .map_err(|e| OAuthError::invalid_client(format!("JWKS at {uri}: {e}"))),
+        (None, None) => Err(OAuthError::invalid_client("client has no keys")),
+    }
 }

@@ -54,7 +54,7 @@ impl IssuerKeys {
                 return Ok(set.clone());
             }
         }
-        let set = fetch(jwks_uri)
+        let set = fetch_jwks(jwks_uri)
             .await
             .map_err(|e| TokenError::Invalid(format!("issuer keys at {jwks_uri}: {e}")))?;
         self.cache
@@ -73,7 +73,8 @@ impl IssuerKeys {
     }
 }
 
-async fn fetch(uri: &str) -> Result<JwkSet, reqwest::Error> {
+/// A JWK Set published at `uri` (an issuer's or a client's keys).
+pub async fn fetch_jwks(uri: &str) -> Result<JwkSet, reqwest::Error> {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()?

@@ -177,12 +177,10 @@ pub fn authorization(header: Option<&str>) -> Result<(Scheme, &str), TokenError>
 
 /// The token of an `Authorization: Bearer …` header value.
 pub fn bearer(header: Option<&str>) -> Result<&str, TokenError> {
-    let value = header.ok_or(TokenError::Missing)?;
-    let (scheme, token) = value.split_once(' ').ok_or(TokenError::Missing)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(TokenError::Missing);
+    match authorization(header)? {
+        (Scheme::Bearer, token) => Ok(token),
+        (Scheme::DPoP, _) => Err(TokenError::Missing),
     }
-    Ok(token.trim())
 }
 
 /// The client that `helsebro token` issues for, on a trusted machine.

@@ -89,17 +89,6 @@ impl WriteTx {
         resource_type: &str,
         ids: &[&str],
     ) -> Result<HashMap<String, StoredVersion>, StoreError> {
-        self.select_current(tenant_id, resource_type, ids, true)
-            .await
-    }
-
-    async fn select_current(
-        &mut self,
-        tenant_id: &str,
-        resource_type: &str,
-        ids: &[&str],
-        for_update: bool,
-    ) -> Result<HashMap<String, StoredVersion>, StoreError> {
         let mut found = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(ROWS_PER_STATEMENT) {
             let mut sql = Sql::new(
@@ -109,15 +98,10 @@ impl WriteTx {
             sql.text(tenant_id)
                 .push(" AND resource_type = ")
                 .text(resource_type)
-                .push(" AND id IN (");
-            for (i, id) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.text(*id);
-            }
-            sql.push(")");
-            if for_update && self.backend == Backend::Postgres {
+                .push(" AND id IN (")
+                .append(&id_list(chunk.iter().copied()))
+                .push(")");
+            if self.backend == Backend::Postgres {
                 sql.push(" FOR UPDATE");
             }
             for row in sql
@@ -142,13 +126,21 @@ impl WriteTx {
         let mut found = HashSet::with_capacity(targets.len());
         // One `id IN (...)` per type: SQLite scans the table for a row-value IN.
         for same_type in targets.chunk_by(|a, b| a.0 == b.0) {
-            let ids: Vec<&str> = same_type.iter().map(|(_, id)| id.as_str()).collect();
-            let current = self
-                .select_current(tenant_id, &same_type[0].0, &ids, false)
-                .await?;
-            for v in current {
-                if !v.1.deleted {
-                    found.insert((v.1.resource_type, v.0));
+            for chunk in same_type.chunks(ROWS_PER_STATEMENT) {
+                let mut sql = Sql::new("SELECT id FROM resources WHERE tenant_id = ");
+                sql.text(tenant_id)
+                    .push(" AND resource_type = ")
+                    .text(chunk[0].0.as_str())
+                    .push(" AND deleted = FALSE AND id IN (")
+                    .append(&id_list(chunk.iter().map(|(_, id)| id.as_str())))
+                    .push(")");
+                for row in sql
+                    .query()
+                    .persistent(chunk.len() == 1)
+                    .fetch_all(&mut *self.tx)
+                    .await?
+                {
+                    found.insert((chunk[0].0.clone(), row.get(0)));
                 }
             }
         }
@@ -424,6 +416,18 @@ fn observation_series(index: &[IndexEntry]) -> Vec<[Arg; 5]> {
         }
     }
     rows
+}
+
+/// `$1, $2, …` bound to `ids`, for an `IN (…)`.
+fn id_list<'a>(ids: impl Iterator<Item = &'a str>) -> Sql {
+    let mut sql = Sql::default();
+    for (i, id) in ids.enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.text(id);
+    }
+    sql
 }
 
 fn opt(s: &Option<String>) -> Arg {
