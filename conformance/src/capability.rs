@@ -54,6 +54,7 @@ fn security(auth_base: &str) -> Value {
         "extension": [{
             "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
             "extension": [
+                {"url": "authorize", "valueUri": format!("{auth_base}authorize")},
                 {"url": "token", "valueUri": format!("{auth_base}token")},
                 {"url": "introspect", "valueUri": format!("{auth_base}introspect")},
                 {"url": "revoke", "valueUri": format!("{auth_base}revoke")}

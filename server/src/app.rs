@@ -26,6 +26,8 @@ pub enum AppError {
     Demo(String),
     #[error(transparent)]
     Keys(#[from] KeyError),
+    #[error(transparent)]
+    Upstream(#[from] auth::upstream::UpstreamError),
 }
 
 /// Opens storage, ensures the default tenant and (with `--demo`) the demo data.
@@ -51,9 +53,16 @@ pub async fn state(config: Config) -> Result<AppState, AppError> {
             .map_err(|e| AppError::Demo(e.to_string()))?;
     }
     let keys = Arc::new(KeyRing::load(&store).await?);
+    let upstream = match &config.upstream {
+        Some(u) => Some(Arc::new(
+            auth::upstream::Upstream::discover(u, &config.auth_url("callback")).await?,
+        )),
+        None => None,
+    };
     Ok(AppState {
         keys,
         issuer_keys: Default::default(),
+        upstream,
         store,
         tenant: Arc::new(tenant),
         config: Arc::new(config),
@@ -83,6 +92,27 @@ pub fn router(state: AppState) -> Router {
                     }
                 }
             }),
+        )
+        .route(
+            "/.well-known/openid-configuration",
+            get(auth::discovery::openid_configuration),
+        )
+        .route(
+            "/auth/authorize",
+            get(auth::authorize::get).post(auth::authorize::post),
+        )
+        .route(
+            "/auth/sign-in",
+            get(auth::sign_in::get).post(auth::sign_in::post),
+        )
+        .route("/auth/callback", get(auth::upstream::callback))
+        .route(
+            "/auth/patient",
+            get(auth::patient_picker::get).post(auth::patient_picker::post),
+        )
+        .route(
+            "/auth/consent",
+            get(auth::consent::get).post(auth::consent::post),
         )
         .route("/auth/token", post(auth::token_endpoint::handle))
         .route("/auth/introspect", post(auth::introspection::handle))

@@ -13,6 +13,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Whether the default tenant is a test tenant (accepts synthetic national ids).
     pub default_tenant_is_test: bool,
+    /// The OpenID Connect provider practitioners sign in with; without it, only the demo
+    /// sign-in exists (and only with `demo`).
+    pub upstream: Option<crate::auth::upstream::UpstreamConfig>,
 }
 
 impl Config {
@@ -24,6 +27,7 @@ impl Config {
             demo: false,
             max_body_bytes: 4 * 1024 * 1024,
             default_tenant_is_test: false,
+            upstream: None,
         }
     }
 

@@ -82,6 +82,28 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         minutes: u64,
     },
+    /// Open an app for a patient (SMART EHR launch): prints the app's launch URL with `iss`
+    /// and `launch`, or the launch id when the app registered no launch URL.
+    Launch {
+        #[command(flatten)]
+        db: Database,
+        /// The app's client_id.
+        #[arg(long)]
+        client: String,
+        /// The Patient id the app opens with.
+        #[arg(long)]
+        patient: String,
+        /// The tenant's organisation number (default: the server's default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// The server's public FHIR base URL, passed to the app as `iss`.
+        #[arg(
+            long,
+            env = "HELSEBRO_BASE_URL",
+            default_value = "http://127.0.0.1:8080/fhir"
+        )]
+        base_url: String,
+    },
     /// Register an OAuth client.
     Client {
         #[command(subcommand)]
@@ -101,27 +123,34 @@ enum Command {
 
 #[derive(Subcommand)]
 enum ClientCommand {
-    /// Register a backend service (SMART client credentials with private_key_jwt); prints
-    /// its client_id.
+    /// Register a client; prints its client_id, and with --secret its secret on the next
+    /// line (shown only this once). A backend service gives keys; an app gives redirect
+    /// URIs, and keys (private_key_jwt), --secret (client_secret_basic) or neither (public).
     Add {
         #[command(flatten)]
         db: Database,
-        /// A name operators recognise.
+        /// A name users and operators recognise; the consent page shows it.
         #[arg(long)]
         name: String,
-        /// The most the client may be granted, e.g. "system/Observation.rs system/Patient.rs".
+        /// The most the client may be granted, e.g. "system/Observation.rs system/Patient.rs"
+        /// or "launch/patient openid fhirUser offline_access patient/*.rs".
         #[arg(long)]
         scope: String,
         /// A file holding the client's public JWK Set.
-        #[arg(
-            long,
-            conflicts_with = "jwks_url",
-            required_unless_present = "jwks_url"
-        )]
+        #[arg(long, conflicts_with = "jwks_url")]
         jwks: Option<std::path::PathBuf>,
         /// Where the client publishes its JWK Set.
         #[arg(long)]
         jwks_url: Option<String>,
+        /// Generate a client secret (a confidential app using client_secret_basic).
+        #[arg(long)]
+        secret: bool,
+        /// Where the app receives its authorization code (repeat for several).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// The app's launch URL, for EHR launches.
+        #[arg(long)]
+        launch_uri: Option<String>,
         /// The tenant's organisation number (default: the server's default tenant).
         #[arg(long)]
         tenant: Option<String>,
@@ -244,34 +273,57 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     scope,
                     jwks,
                     jwks_url,
+                    secret,
+                    redirect_uris,
+                    launch_uri,
                     tenant,
                 },
         } => {
             let state = open_state(db.url).await?;
             let tenant = tenant_named(&state, tenant).await?;
-            helsebro::auth::scopes::Scopes::parse(&scope)?;
             let jwks = match jwks {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path)?;
-                    serde_json::from_str::<jsonwebtoken::jwk::JwkSet>(&text)
-                        .map_err(|e| format!("{}: not a JWK Set: {e}", path.display()))?;
-                    Some(text)
-                }
+                Some(path) => Some(std::fs::read_to_string(&path)?),
                 None => None,
             };
-            let client_id = uuid::Uuid::new_v4().simple().to_string();
-            state
-                .store
-                .add_client(&helsebro::store::clients::Client {
-                    client_id: client_id.clone(),
-                    tenant_id: tenant.id,
-                    name,
+            let registered = helsebro::auth::registration::register(
+                &state.store,
+                &helsebro::auth::registration::NewClient {
+                    tenant: &tenant,
+                    name: &name,
+                    scope: &scope,
                     jwks,
                     jwks_uri: jwks_url,
-                    scope,
-                })
-                .await?;
-            println!("{client_id}");
+                    with_secret: secret,
+                    redirect_uris: &redirect_uris,
+                    launch_uri: launch_uri.as_deref(),
+                },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!("{}", registered.client_id);
+            if let Some(secret) = registered.secret {
+                println!("{secret}");
+            }
+        }
+        Command::Launch {
+            db,
+            client,
+            patient,
+            tenant,
+            base_url,
+        } => {
+            let state = open_state(db.url).await?;
+            let tenant = tenant_named(&state, tenant).await?;
+            let url = helsebro::auth::launch::launch(
+                &state.store,
+                &tenant,
+                &client,
+                &patient,
+                base_url.trim_end_matches('/'),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            println!("{url}");
         }
         Command::Issuer {
             command:

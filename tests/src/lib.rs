@@ -8,6 +8,8 @@ use helsebro::config::Config;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 
+pub mod browser;
+
 pub use reqwest;
 pub use serde_json;
 
@@ -23,6 +25,8 @@ pub struct Options {
     pub test_tenant: bool,
     pub max_body_bytes: Option<usize>,
     pub demo: bool,
+    /// The OpenID provider users sign in with.
+    pub upstream: Option<helsebro::auth::upstream::UpstreamConfig>,
 }
 
 impl Default for Options {
@@ -31,6 +35,7 @@ impl Default for Options {
             test_tenant: true,
             max_body_bytes: None,
             demo: false,
+            upstream: None,
         }
     }
 }
@@ -147,6 +152,7 @@ pub async fn start_on(
     let mut config = Config::new(addr, database_url.clone());
     config.default_tenant_is_test = options.test_tenant;
     config.demo = options.demo;
+    config.upstream = options.upstream.clone();
     if let Some(max) = options.max_body_bytes {
         config.max_body_bytes = max;
     }
@@ -291,6 +297,28 @@ pub async fn json_with_status(r: Response, status: u16) -> Value {
     let text = r.text().await.expect("body");
     assert_eq!(actual, status, "unexpected status; body: {text}");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Like [`on_both_backends!`], on a server with the demo data (and its demo sign-in).
+#[macro_export]
+macro_rules! on_both_backends_with_demo {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                fn demo() -> $crate::Options {
+                    $crate::Options { demo: true, ..Default::default() }
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::start_with($crate::Backend::Sqlite, demo()).await).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::start_with($crate::Backend::Postgres, demo()).await).await
+                }
+            }
+        )+
+    };
 }
 
 /// Runs each named `async fn(TestServer)` once on SQLite and once on PostgreSQL.

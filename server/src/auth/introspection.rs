@@ -52,7 +52,7 @@ async fn introspect(
         out["patient"] = json!(p);
     }
     if let Some(u) = access.fhir_user {
-        out["fhirUser"] = json!(u);
+        out["fhirUser"] = json!(format!("{}/{u}", state.config.base_url));
     }
     Ok(out)
 }

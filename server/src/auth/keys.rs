@@ -1,5 +1,7 @@
-//! The keys this server signs its access tokens with: ECDSA P-256 (ES256), made on first
-//! use and kept in the database so that every process of a deployment shares them.
+//! The keys this server signs with, kept in the database so that every process of a
+//! deployment shares them: ECDSA P-256 (ES256) for access tokens, made on first use, and
+//! RSA (RS256) for OpenID Connect id_tokens, which SMART requires to be RS256. The RSA key
+//! is made when first needed, as making one takes a while.
 
 use std::sync::{Arc, RwLock};
 
@@ -14,6 +16,8 @@ use crate::store::auth::StoredKey;
 use crate::store::{Store, StoreError};
 
 const ALG: &str = "ES256";
+const ID_TOKEN_ALG: &str = "RS256";
+const RSA_BITS: usize = 2048;
 
 pub struct SigningKey {
     pub kid: String,
@@ -33,9 +37,17 @@ pub enum KeyError {
     Random,
 }
 
+/// The RS256 key id_tokens are signed with.
+pub struct IdTokenKey {
+    pub kid: String,
+    pub encoding: EncodingKey,
+    pub public_jwk: Value,
+}
+
 /// The deployment's keys, newest last.
 pub struct KeyRing {
     keys: RwLock<Vec<Arc<SigningKey>>>,
+    id_token: RwLock<Option<Arc<IdTokenKey>>>,
 }
 
 impl KeyRing {
@@ -48,7 +60,26 @@ impl KeyRing {
         }
         Ok(KeyRing {
             keys: RwLock::new(parse_all(&stored)?),
+            id_token: RwLock::new(newest_id_token_key(&stored)?),
         })
+    }
+
+    /// The id_token key, made and stored when this deployment has none yet.
+    pub async fn id_token_key(&self, store: &Store) -> Result<Arc<IdTokenKey>, KeyError> {
+        if let Some(k) = self.id_token.read().expect("key ring lock").clone() {
+            return Ok(k);
+        }
+        let mut found = newest_id_token_key(&store.signing_keys().await?)?;
+        if found.is_none() {
+            let made = tokio::task::spawn_blocking(generate_rsa)
+                .await
+                .map_err(|_| KeyError::Random)??;
+            store.add_signing_key(&made).await?;
+            found = newest_id_token_key(&store.signing_keys().await?)?;
+        }
+        let key = found.ok_or_else(|| KeyError::Unusable("RS256".into()))?;
+        *self.id_token.write().expect("key ring lock") = Some(key.clone());
+        Ok(key)
     }
 
     /// The key new tokens are signed with.
@@ -82,7 +113,11 @@ impl KeyRing {
     /// The public keys as a JWK Set.
     pub fn jwks(&self) -> Value {
         let keys = self.keys.read().expect("key ring lock");
-        json!({"keys": keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()})
+        let mut out: Vec<Value> = keys.iter().map(|k| k.public_jwk.clone()).collect();
+        if let Some(k) = self.id_token.read().expect("key ring lock").as_ref() {
+            out.push(k.public_jwk.clone());
+        }
+        json!({ "keys": out })
     }
 }
 
@@ -133,4 +168,42 @@ fn parse(k: &StoredKey) -> Result<SigningKey, KeyError> {
         decoding: DecodingKey::from_ec_components(x, y).map_err(|_| unusable())?,
         public_jwk: jwk,
     })
+}
+
+fn generate_rsa() -> Result<StoredKey, KeyError> {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    use rsa::traits::PublicKeyParts;
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, RSA_BITS)
+        .map_err(|_| KeyError::Random)?;
+    let der = key.to_pkcs1_der().map_err(|_| KeyError::Random)?;
+    let kid = uuid::Uuid::new_v4().simple().to_string();
+    let jwk = json!({
+        "kty": "RSA",
+        "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+        "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+        "kid": kid,
+        "alg": ID_TOKEN_ALG,
+        "use": "sig"
+    });
+    // The column is named for the EC keys; RSA keys are kept as PKCS#1 DER, the form
+    // jsonwebtoken reads.
+    Ok(StoredKey {
+        kid,
+        alg: ID_TOKEN_ALG.into(),
+        private_pkcs8: STANDARD.encode(der.as_bytes()),
+        public_jwk: jwk.to_string(),
+    })
+}
+
+fn newest_id_token_key(stored: &[StoredKey]) -> Result<Option<Arc<IdTokenKey>>, KeyError> {
+    let Some(k) = stored.iter().rev().find(|k| k.alg == ID_TOKEN_ALG) else {
+        return Ok(None);
+    };
+    let unusable = || KeyError::Unusable(k.kid.clone());
+    let der = STANDARD.decode(&k.private_pkcs8).map_err(|_| unusable())?;
+    Ok(Some(Arc::new(IdTokenKey {
+        kid: k.kid.clone(),
+        encoding: EncodingKey::from_rsa_der(&der),
+        public_jwk: serde_json::from_str(&k.public_jwk).map_err(|_| unusable())?,
+    })))
 }

@@ -89,7 +89,7 @@ impl Permission {
 }
 
 /// One clinical scope, e.g. `patient/Observation.rs?category=...`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ClinicalScope {
     pub context: Context,
     /// `None` is the wildcard type `*`.
@@ -97,7 +97,21 @@ pub struct ClinicalScope {
     pub permissions: BTreeSet<Permission>,
     /// Percent-decoded `(name, value)` pairs in the order written; empty = no restriction.
     pub query: Vec<(String, String)>,
+    /// Written in v1 (`read`, `write`, `*`): an app gets its scopes back in its own
+    /// spelling. The spelling does not change what the scope means, nor equality.
+    pub spelled_v1: bool,
 }
+
+impl PartialEq for ClinicalScope {
+    fn eq(&self, other: &Self) -> bool {
+        self.context == other.context
+            && self.resource_type == other.resource_type
+            && self.permissions == other.permissions
+            && self.query == other.query
+    }
+}
+
+impl Eq for ClinicalScope {}
 
 impl ClinicalScope {
     /// Parses one clinical scope. Unlike [`Scopes::parse`], anything that is not a valid
@@ -153,6 +167,7 @@ impl ClinicalScope {
             resource_type,
             permissions,
             query,
+            spelled_v1: v1,
         })
     }
 
@@ -177,8 +192,8 @@ impl ClinicalScope {
             && (self.query.is_empty() || same_query(&self.query, &requested.query))
     }
 
-    /// The canonical form. Without a query, permission sets that v1 can express are written
-    /// as v1 (`read`, `write`, `*`), everything else as v2 letters; query names and values are
+    /// The canonical form. Scopes spelled in v1 (`read`, `write`, `*`) are written so again,
+    /// everything else as v2 letters; query names and values are
     /// percent-encoded where needed so that the form parses back to an equal scope. A scope
     /// with no permissions has no valid form (parsing never produces one).
     pub fn to_scope_string(&self) -> String {
@@ -188,7 +203,7 @@ impl ClinicalScope {
         out.push_str(self.resource_type.as_deref().unwrap_or("*"));
         out.push('.');
         match v1_name(&self.permissions) {
-            Some(name) if self.query.is_empty() => out.push_str(name),
+            Some(name) if self.query.is_empty() && self.spelled_v1 => out.push_str(name),
             _ => out.extend(self.permissions.iter().map(|p| p.letter())),
         }
         for (i, (name, value)) in self.query.iter().enumerate() {
@@ -604,6 +619,7 @@ mod tests {
                 resource_type: Some("Observation".to_string()),
                 permissions: perms(&[Read, Search]),
                 query: vec![],
+                spelled_v1: true,
             }
         );
     }
@@ -1236,12 +1252,12 @@ mod tests {
         let scopes = parse(&format!(
             "custom online_access launch/patient patient/Observation.read user/Patient.rs openid system/*.* patient/Condition.write patient/Observation.rs?category={VITALS} user/Encounter.cruds patient/Observation.cd"
         ));
-        // `user/Patient.rs` and `user/Encounter.cruds` are the same sets as `read` and `*`:
-        // the struct does not record the spelling, so sets v1 can name are written as v1.
+        // `user/Patient.rs` and `user/Encounter.cruds` are the same sets as `read` and `*`,
+        // but each scope keeps the spelling the app used.
         assert_eq!(
             scopes.to_scope_string(),
             format!(
-                "patient/Observation.read user/Patient.read system/*.* patient/Condition.write patient/Observation.rs?category={VITALS} user/Encounter.* patient/Observation.cd openid launch/patient online_access custom"
+                "patient/Observation.read user/Patient.rs system/*.* patient/Condition.write patient/Observation.rs?category={VITALS} user/Encounter.cruds patient/Observation.cd openid launch/patient online_access custom"
             )
         );
     }
@@ -1295,6 +1311,7 @@ mod tests {
             resource_type: Some("Observation".to_string()),
             permissions: perms(&[Read]),
             query: pairs(&[("a b", "x\ty\n?z=&%+#"), ("næ", "ø|/:")]),
+            spelled_v1: false,
         };
         let scopes = Scopes {
             clinical: vec![scope],

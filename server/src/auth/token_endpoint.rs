@@ -1,23 +1,15 @@
-//! `POST /auth/token`: the SMART backend services grant (client credentials with a
-//! signed client assertion).
+//! `POST /auth/token`: reads the form and hands it to the grant it names.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
-use super::client_assertion;
-use super::oauth_error::{no_store, OAuthError};
-use super::scopes::{Context, Scopes};
-use super::tokens::{issue, NewToken};
+use super::oauth_error::OAuthError;
+use super::{client_credentials, code_grant, refresh_grant};
 use crate::fhir::AppState;
-
-/// SMART recommends five minutes for backend services tokens.
-pub const BACKEND_TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
 pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match token(&state, &headers, &body).await {
@@ -49,65 +41,14 @@ pub fn form(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>,
 async fn token(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
     let fields = form(headers, body)?;
     match fields.get("grant_type").map(String::as_str) {
-        Some("client_credentials") => {}
-        Some(other) => {
-            return Err(OAuthError::new(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                format!("grant_type '{other}' is not supported"),
-            ))
-        }
-        None => return Err(OAuthError::invalid_request("grant_type is missing")),
-    }
-    let client = client_assertion::authenticate(
-        &state.store,
-        &state.config.auth_url("token"),
-        fields.get("client_assertion_type").map(String::as_str),
-        fields.get("client_assertion").map(String::as_str),
-    )
-    .await?;
-    let requested = fields
-        .get("scope")
-        .ok_or_else(|| OAuthError::invalid_request("scope is missing"))?;
-    let requested = Scopes::parse(requested)
-        .map_err(|e| OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", e.to_string()))?;
-    let allowed = Scopes::parse(&client.scope).unwrap_or_default();
-    let granted = requested.restrict_to(&allowed);
-    let only_system = granted.contexts().iter().all(|c| *c == Context::System);
-    if granted.clinical.is_empty() || !only_system {
-        return Err(OAuthError::new(
+        Some("client_credentials") => client_credentials::grant(state, &fields).await,
+        Some("authorization_code") => code_grant::grant(state, headers, &fields).await,
+        Some("refresh_token") => refresh_grant::grant(state, headers, &fields).await,
+        Some(other) => Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            "none of the requested system/ scopes is registered for this client",
-        ));
+            "unsupported_grant_type",
+            format!("grant_type '{other}' is not supported"),
+        )),
+        None => Err(OAuthError::invalid_request("grant_type is missing")),
     }
-    let tenant = state
-        .store
-        .tenant(&client.tenant_id)
-        .await
-        .map_err(OAuthError::server_error)?
-        .ok_or_else(|| OAuthError::server_error("the client's tenant is gone"))?;
-    let access_token = issue(
-        &state.store,
-        &state.keys,
-        &state.config.base_url,
-        &NewToken {
-            tenant: &tenant,
-            client_id: &client.client_id,
-            subject: &client.client_id,
-            scopes: &granted,
-            patient: None,
-            fhir_user: None,
-            lifetime: BACKEND_TOKEN_LIFETIME,
-        },
-    )
-    .await
-    .map_err(OAuthError::server_error)?;
-    let body = json!({
-        "access_token": access_token,
-        "token_type": "Bearer",
-        "expires_in": BACKEND_TOKEN_LIFETIME.as_secs(),
-        "scope": granted.to_scope_string(),
-    });
-    Ok(no_store((StatusCode::OK, axum::Json(body)).into_response()))
 }

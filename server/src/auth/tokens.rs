@@ -41,6 +41,8 @@ pub struct NewToken<'a> {
     pub patient: Option<&'a str>,
     pub fhir_user: Option<&'a str>,
     pub lifetime: Duration,
+    /// The code-flow authorization behind the token, if any.
+    pub authorization_id: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +79,7 @@ pub async fn issue(
         issued_at: now,
         expires_at: now + t.lifetime.as_secs() as i64,
         revoked: false,
+        authorization_id: t.authorization_id.map(str::to_string),
     };
     store.add_access_grant(&grant).await?;
     let claims = Claims {
@@ -250,6 +253,7 @@ pub async fn operator_token(
             patient,
             fhir_user: user,
             lifetime,
+            authorization_id: None,
         },
     )
     .await?;

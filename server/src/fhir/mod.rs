@@ -33,6 +33,8 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     /// Cached keys of trusted external issuers.
     pub issuer_keys: Arc<IssuerKeys>,
+    /// The OpenID provider practitioners sign in with, when configured.
+    pub upstream: Option<Arc<crate::auth::upstream::Upstream>>,
     pub tenant: Arc<Tenant>,
     pub config: Arc<Config>,
     /// When this instance started (FHIR dateTime), for the CapabilityStatement.

@@ -25,6 +25,8 @@ pub struct AccessGrant {
     pub issued_at: i64,
     pub expires_at: i64,
     pub revoked: bool,
+    /// The code-flow authorization the token came from.
+    pub authorization_id: Option<String>,
 }
 
 impl Store {
@@ -64,8 +66,8 @@ impl Store {
     pub async fn add_access_grant(&self, g: &AccessGrant) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO access_grants (jti, tenant_id, client_id, subject, scope, patient_id, \
-             fhir_user, issued_at, expires_at, revoked) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             fhir_user, issued_at, expires_at, revoked, authorization_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&g.jti)
         .bind(&g.tenant_id)
@@ -77,6 +79,7 @@ impl Store {
         .bind(g.issued_at)
         .bind(g.expires_at)
         .bind(g.revoked)
+        .bind(g.authorization_id.as_deref())
         .execute(self.pool())
         .await?;
         Ok(())
@@ -90,7 +93,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT g.jti, g.tenant_id, g.client_id, g.subject, g.scope, g.patient_id, \
              g.fhir_user, g.issued_at, g.expires_at, g.revoked, \
-             t.org_number, t.name, t.municipality_number, t.is_test \
+             t.org_number, t.name, t.municipality_number, t.is_test, g.authorization_id \
              FROM access_grants g JOIN tenants t ON t.id = g.tenant_id WHERE g.jti = $1",
         )
         .bind(jti)
@@ -108,6 +111,7 @@ impl Store {
                 issued_at: r.get(7),
                 expires_at: r.get(8),
                 revoked: flag(&r, 9),
+                authorization_id: r.get(14),
             };
             let tenant = Tenant {
                 id: grant.tenant_id.clone(),

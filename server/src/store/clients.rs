@@ -14,13 +14,42 @@ pub struct Client {
     pub jwks_uri: Option<String>,
     /// The most this client may be granted.
     pub scope: String,
+    /// SHA-256 (hex) of the client secret of a confidential symmetric client.
+    pub secret_hash: Option<String>,
+    /// Where the authorization code flow may send the user back to; empty for backend
+    /// services.
+    pub redirect_uris: Vec<String>,
+    /// The app's launch URL, for EHR launches.
+    pub launch_uri: Option<String>,
+}
+
+/// How a client proves who it is at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuthentication {
+    /// A public app (in a browser or on a phone): it holds no secret; PKCE protects its code.
+    None,
+    ClientSecretBasic,
+    PrivateKeyJwt,
+}
+
+impl Client {
+    pub fn authentication(&self) -> ClientAuthentication {
+        if self.secret_hash.is_some() {
+            ClientAuthentication::ClientSecretBasic
+        } else if self.jwks.is_some() || self.jwks_uri.is_some() {
+            ClientAuthentication::PrivateKeyJwt
+        } else {
+            ClientAuthentication::None
+        }
+    }
 }
 
 impl Store {
     pub async fn add_client(&self, c: &Client) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO clients (client_id, tenant_id, name, jwks, jwks_uri, scope, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO clients (client_id, tenant_id, name, jwks, jwks_uri, scope, created_at, \
+             secret_hash, redirect_uris, launch_uri) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&c.client_id)
         .bind(&c.tenant_id)
@@ -29,6 +58,9 @@ impl Store {
         .bind(c.jwks_uri.as_deref())
         .bind(&c.scope)
         .bind(now_micros())
+        .bind(c.secret_hash.as_deref())
+        .bind(c.redirect_uris.join(" "))
+        .bind(c.launch_uri.as_deref())
         .execute(self.pool())
         .await
         .map_err(StoreError::from_write)?;
@@ -37,7 +69,8 @@ impl Store {
 
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         let row = sqlx::query(
-            "SELECT client_id, tenant_id, name, jwks, jwks_uri, scope FROM clients WHERE client_id = $1",
+            "SELECT client_id, tenant_id, name, jwks, jwks_uri, scope, secret_hash, redirect_uris, \
+             launch_uri FROM clients WHERE client_id = $1",
         )
         .bind(client_id)
         .fetch_optional(self.pool())
@@ -49,6 +82,13 @@ impl Store {
             jwks: r.get(3),
             jwks_uri: r.get(4),
             scope: r.get(5),
+            secret_hash: r.get(6),
+            redirect_uris: r
+                .get::<String, _>(7)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            launch_uri: r.get(8),
         }))
     }
 

@@ -60,4 +60,20 @@ impl Store {
         .await?;
         Ok(row.map(|r| r.get(0)))
     }
+
+    /// The HPR number of the tenant's practitioner `id`, if registered.
+    pub async fn practitioner_hpr(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT hpr_number FROM practitioners WHERE tenant_id = $1 AND id = $2 AND deleted = FALSE",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.and_then(|r| r.get(0)))
+    }
 }

@@ -5,6 +5,7 @@
 //! writes are serialized in-process instead of failing with `SQLITE_BUSY`.
 
 pub mod auth;
+pub mod authorizations;
 pub mod care;
 pub mod clients;
 mod error;

@@ -44,6 +44,26 @@ pub(super) fn version_from_row(r: &AnyRow) -> StoredVersion {
 }
 
 impl Store {
+    /// The ids and JSON of up to `limit` current resources of one type, by id (the sign-in
+    /// page's list of demo users).
+    pub async fn list_current(
+        &self,
+        tenant_id: &str,
+        resource_type: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, json FROM resources WHERE tenant_id = $1 AND resource_type = $2 \
+             AND deleted = FALSE ORDER BY id LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(resource_type)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     pub async fn read_current(
         &self,
         tenant_id: &str,

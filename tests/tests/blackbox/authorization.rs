@@ -195,6 +195,7 @@ async fn forged_expired_foreign_and_revoked_tokens_are_refused(s: TestServer) {
                     patient: None,
                     fhir_user: None,
                     lifetime: std::time::Duration::from_secs(seconds),
+                    authorization_id: None,
                 },
             )
             .await

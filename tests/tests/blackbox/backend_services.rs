@@ -65,6 +65,9 @@ async fn register(s: &TestServer, key: &ClientKey, scope: &str) -> String {
             jwks: Some(json!({"keys": [key.jwk]}).to_string()),
             jwks_uri: None,
             scope: scope.into(),
+            secret_hash: None,
+            redirect_uris: Vec::new(),
+            launch_uri: None,
         })
         .await
         .unwrap();

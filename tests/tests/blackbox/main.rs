@@ -16,6 +16,7 @@ mod r4_examples;
 mod references;
 mod rest;
 mod search_patient;
+mod smart_launch;
 mod smoke;
 mod spec_testscripts;
 mod tls;
