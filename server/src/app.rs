@@ -130,9 +130,21 @@ pub fn router(state: AppState) -> Router {
 
 pub type AppRouter = Router;
 
+/// Makes the id_token key in the background, so that the JWKS lists it before the first
+/// sign-in (clients that cache the JWKS then need not fetch it again).
+fn prepare_id_token_key(state: &AppState) {
+    let (keys, store) = (state.keys.clone(), state.store.clone());
+    tokio::spawn(async move {
+        if let Err(e) = keys.id_token_key(&store).await {
+            tracing::error!(error = %e, "could not make the id_token key");
+        }
+    });
+}
+
 /// Serves until the process is asked to stop.
 pub async fn serve(listener: TcpListener, config: Config) -> Result<(), AppError> {
     let state = state(config).await?;
+    prepare_id_token_key(&state);
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
@@ -146,6 +158,7 @@ pub async fn serve_tls(
     tls: axum_server::tls_rustls::RustlsConfig,
 ) -> Result<(), AppError> {
     let state = state(config).await?;
+    prepare_id_token_key(&state);
     let handle = axum_server::Handle::new();
     let stopping = handle.clone();
     tokio::spawn(async move {

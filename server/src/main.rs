@@ -46,6 +46,16 @@ enum Command {
         /// The PEM private key of --tls-cert.
         #[arg(long, env = "HELSEBRO_TLS_KEY", requires = "tls_cert")]
         tls_key: Option<std::path::PathBuf>,
+        /// The OpenID Connect provider practitioners sign in with (e.g. HelseID's issuer);
+        /// its redirect URI for this server is {origin}/auth/callback.
+        #[arg(long, env = "HELSEBRO_OIDC_ISSUER", requires = "oidc_client_id")]
+        oidc_issuer: Option<String>,
+        /// This server's client_id at the provider.
+        #[arg(long, env = "HELSEBRO_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+        oidc_client_id: Option<String>,
+        /// Scopes to ask the provider for besides openid (repeat for several).
+        #[arg(long = "oidc-scope")]
+        oidc_scopes: Vec<String>,
     },
     /// Load a platform export (one JSON record a line) through the FHIR mapping and checks.
     Import {
@@ -211,9 +221,22 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             demo,
             tls_cert,
             tls_key,
+            oidc_issuer,
+            oidc_client_id,
+            oidc_scopes,
         } => {
             let mut config = Config::new(listen, db.url);
             config.demo = demo;
+            if let (Some(issuer), Some(client_id)) = (oidc_issuer, oidc_client_id) {
+                config.upstream = Some(helsebro::auth::upstream::UpstreamConfig {
+                    issuer,
+                    client_id,
+                    // A secret is read from the environment only, never from the command
+                    // line, where other users of the machine could see it.
+                    client_secret: std::env::var("HELSEBRO_OIDC_CLIENT_SECRET").ok(),
+                    scopes: oidc_scopes,
+                });
+            }
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(helsebro::tls::config(&cert, &key)?),
                 _ => None,

@@ -106,10 +106,6 @@ async fn start(state: &AppState, raw: &[u8]) -> Response {
             "code_challenge must be the base64url SHA-256 of the code verifier (43 characters)",
         );
     }
-    let base = state.config.base_url.trim_end_matches('/');
-    if get("aud").map(|a| a.trim_end_matches('/')) != Some(base) {
-        return refuse("invalid_request", "aud must be this server's FHIR base URL");
-    }
     let Some(scope) = get("scope") else {
         return refuse("invalid_scope", "scope is missing");
     };
@@ -126,6 +122,15 @@ async fn start(state: &AppState, raw: &[u8]) -> Response {
             "invalid_scope",
             "none of the requested scopes is registered for this app",
         );
+    }
+    // SMART apps name the FHIR server they want tokens for, so a token cannot be steered
+    // to another server. A pure OpenID sign-in (another server using this one as its
+    // identity provider) asks for no FHIR access, and standard OpenID clients send no aud.
+    let base = state.config.base_url.trim_end_matches('/');
+    let aud = get("aud").map(|a| a.trim_end_matches('/'));
+    let aud_needed = !scopes.clinical.is_empty() || aud.is_some();
+    if aud_needed && aud != Some(base) {
+        return refuse("invalid_request", "aud must be this server's FHIR base URL");
     }
     let mut patient_id = None;
     match (get("launch"), scopes.launch) {

@@ -42,9 +42,11 @@ type Discovered = CoreClient<
 >;
 
 pub struct Upstream {
-    client: Discovered,
+    /// Replaced when the provider signs with a key this copy does not know (rotation).
+    client: std::sync::RwLock<std::sync::Arc<Discovered>>,
     http: openidconnect::reqwest::Client,
-    scopes: Vec<String>,
+    config: UpstreamConfig,
+    callback: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,44 +55,70 @@ pub enum UpstreamError {
     Discovery(String),
 }
 
+fn discovery_error(e: impl std::fmt::Display) -> UpstreamError {
+    UpstreamError::Discovery(e.to_string())
+}
+
 impl Upstream {
-    /// Reads the provider's discovery document; `callback` is this server's `/auth/callback`.
+    /// Reads the provider's discovery document and keys; `callback` is this server's
+    /// `/auth/callback`.
     pub async fn discover(config: &UpstreamConfig, callback: &str) -> Result<Self, UpstreamError> {
-        let fail = |e: &dyn std::fmt::Display| UpstreamError::Discovery(e.to_string());
         let http = openidconnect::reqwest::ClientBuilder::new()
             // Following redirects would let the provider's answers point us anywhere.
             .redirect(openidconnect::reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))
             .build()
-            .map_err(|e| fail(&e))?;
-        let issuer = IssuerUrl::new(config.issuer.clone()).map_err(|e| fail(&e))?;
-        let metadata = CoreProviderMetadata::discover_async(issuer, &http)
-            .await
-            .map_err(|e| fail(&e))?;
-        let client = CoreClient::from_provider_metadata(
-            metadata,
-            ClientId::new(config.client_id.clone()),
-            config.client_secret.clone().map(ClientSecret::new),
-        )
-        .set_redirect_uri(RedirectUrl::new(callback.to_string()).map_err(|e| fail(&e))?);
+            .map_err(discovery_error)?;
+        let client = discovered(&http, config, callback).await?;
         Ok(Upstream {
-            client,
+            client: std::sync::RwLock::new(std::sync::Arc::new(client)),
             http,
-            scopes: config.scopes.clone(),
+            config: config.clone(),
+            callback: callback.to_string(),
         })
     }
+
+    fn client(&self) -> std::sync::Arc<Discovered> {
+        self.client.read().expect("upstream lock").clone()
+    }
+
+    /// Reads the discovery document and keys again.
+    async fn rediscover(&self) -> Result<std::sync::Arc<Discovered>, UpstreamError> {
+        let fresh =
+            std::sync::Arc::new(discovered(&self.http, &self.config, &self.callback).await?);
+        *self.client.write().expect("upstream lock") = fresh.clone();
+        Ok(fresh)
+    }
+}
+
+async fn discovered(
+    http: &openidconnect::reqwest::Client,
+    config: &UpstreamConfig,
+    callback: &str,
+) -> Result<Discovered, UpstreamError> {
+    let issuer = IssuerUrl::new(config.issuer.clone()).map_err(discovery_error)?;
+    let metadata = CoreProviderMetadata::discover_async(issuer, http)
+        .await
+        .map_err(discovery_error)?;
+    Ok(CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(config.client_id.clone()),
+        config.client_secret.clone().map(ClientSecret::new),
+    )
+    .set_redirect_uri(RedirectUrl::new(callback.to_string()).map_err(discovery_error)?))
 }
 
 /// Sends the browser to the provider, remembering state, nonce and PKCE verifier with the
 /// authorization request.
 pub async fn begin(state: &AppState, upstream: &Upstream, flow: &Flow) -> Response {
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut request = upstream.client.authorize_url(
+    let client = upstream.client();
+    let mut request = client.authorize_url(
         CoreAuthenticationFlow::AuthorizationCode,
         CsrfToken::new_random,
         Nonce::new_random,
     );
-    for s in &upstream.scopes {
+    for s in &upstream.config.scopes {
         request = request.add_scope(Scope::new(s.clone()));
     }
     let (url, csrf, nonce) = request.set_pkce_challenge(challenge).url();
@@ -188,8 +216,8 @@ async fn verified_claims(
     verifier: &str,
 ) -> Result<serde_json::Value, String> {
     use openidconnect::TokenResponse;
-    let response = upstream
-        .client
+    let client = upstream.client();
+    let response = client
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .map_err(|e| e.to_string())?
         .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
@@ -197,12 +225,17 @@ async fn verified_claims(
         .await
         .map_err(|e| format!("token request: {e}"))?;
     let id_token = response.id_token().ok_or("no id_token")?;
-    id_token
-        .claims(
-            &upstream.client.id_token_verifier(),
-            &Nonce::new(nonce.to_string()),
-        )
-        .map_err(|e| format!("id_token: {e}"))?;
+    let nonce = Nonce::new(nonce.to_string());
+    if id_token
+        .claims(&client.id_token_verifier(), &nonce)
+        .is_err()
+    {
+        // Perhaps signed with a key published after we last looked: look once more.
+        let fresh = upstream.rediscover().await.map_err(|e| e.to_string())?;
+        id_token
+            .claims(&fresh.id_token_verifier(), &nonce)
+            .map_err(|e| format!("id_token: {e}"))?;
+    }
     // Verified above; the HelseID claims are not in the crate's standard set.
     super::tokens::unverified_claims(&id_token.to_string()).ok_or_else(|| "unreadable".into())
 }

@@ -2,6 +2,7 @@
 
 mod authorization;
 mod backend_services;
+mod browser;
 mod capability;
 mod clinical_examples;
 mod communication;
@@ -20,3 +21,4 @@ mod smart_launch;
 mod smoke;
 mod spec_testscripts;
 mod tls;
+mod upstream_sign_in;
