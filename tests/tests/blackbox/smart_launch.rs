@@ -1006,7 +1006,190 @@ async fn confidential_apps_authenticate(s: TestServer) {
     tokens(r).await;
 }
 
+async fn apps_revoke_their_refresh_tokens(s: TestServer) {
+    let app = app(&s, false).await;
+    let mut b = Browser::new();
+    let code = approve(
+        &s,
+        &mut b,
+        &authorize_url(&s, &app, STANDALONE, &[]),
+        "Patient/demo-patient-0",
+        None,
+    )
+    .await;
+    let t = tokens(exchange(&s, &app, &code).await).await;
+    let refresh_token = t["refresh_token"].as_str().unwrap();
+    let revoke = |client_id: String| {
+        let s = &s;
+        async move {
+            reqwest_client()
+                .post(format!("{}/auth/revoke", s.root))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(form(&[
+                    ("token", refresh_token),
+                    ("token_type_hint", "refresh_token"),
+                    ("client_id", &client_id),
+                ]))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // Another app cannot revoke it, and is not told so.
+    let other = super::smart_launch::app(&s, false).await;
+    assert_eq!(revoke(other.client_id.clone()).await, 200);
+    let access = t["access_token"].as_str().unwrap();
+    assert_eq!(status_with(&s, access, "Patient/demo-patient-0").await, 200);
+    // Its own app can: the refresh token and the access tokens of the grant end.
+    assert_eq!(revoke(app.client_id.clone()).await, 200);
+    assert_eq!(status_with(&s, access, "Patient/demo-patient-0").await, 401);
+    let refresh = token_request(
+        &s,
+        &app,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+        true,
+    )
+    .await;
+    assert_eq!(
+        json_with_status(refresh, 400).await["error"],
+        "invalid_grant"
+    );
+}
+
+/// An RS384 or ES384 key of an asymmetric app: the encoding key and the public JWK.
+fn app_key(alg: jsonwebtoken::Algorithm, kid: &str) -> (jsonwebtoken::EncodingKey, Value) {
+    use ring::signature::KeyPair;
+    match alg {
+        jsonwebtoken::Algorithm::RS384 => {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            use rsa::traits::PublicKeyParts;
+            let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).unwrap();
+            let der = key.to_pkcs1_der().unwrap();
+            let jwk = json!({
+                "kty": "RSA", "kid": kid, "alg": "RS384", "use": "sig",
+                "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+                "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+            });
+            (jsonwebtoken::EncodingKey::from_rsa_der(der.as_bytes()), jwk)
+        }
+        _ => {
+            let rng = ring::rand::SystemRandom::new();
+            let alg = &ring::signature::ECDSA_P384_SHA384_FIXED_SIGNING;
+            let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
+            let pair =
+                ring::signature::EcdsaKeyPair::from_pkcs8(alg, pkcs8.as_ref(), &rng).unwrap();
+            let point = pair.public_key().as_ref();
+            let jwk = json!({
+                "kty": "EC", "crv": "P-384", "kid": kid, "alg": "ES384", "use": "sig",
+                "x": URL_SAFE_NO_PAD.encode(&point[1..49]),
+                "y": URL_SAFE_NO_PAD.encode(&point[49..97]),
+            });
+            (jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()), jwk)
+        }
+    }
+}
+
+async fn asymmetric_apps_sign_their_assertions(s: TestServer) {
+    let tenant = (*s.state.tenant).clone();
+    for alg in [
+        jsonwebtoken::Algorithm::RS384,
+        jsonwebtoken::Algorithm::ES384,
+    ] {
+        let (key, jwk) = app_key(alg, "app-key-1");
+        let registered = register(
+            &s.state.store,
+            &NewClient {
+                tenant: &tenant,
+                name: "Journalapp",
+                scope: APP_SCOPES,
+                jwks: Some(json!({ "keys": [jwk] }).to_string()),
+                jwks_uri: None,
+                with_secret: false,
+                redirect_uris: &[REDIRECT.to_string()],
+                launch_uri: None,
+            },
+        )
+        .await
+        .unwrap();
+        let app = App {
+            client_id: registered.client_id,
+            secret: None,
+            verifier: "w".repeat(60),
+        };
+        let mut b = Browser::new();
+        let code = approve(
+            &s,
+            &mut b,
+            &authorize_url(&s, &app, STANDALONE, &[]),
+            "Patient/demo-patient-0",
+            None,
+        )
+        .await;
+        let token_url = format!("{}/auth/token", s.root);
+        let sign = |jti: &str| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let mut header = jsonwebtoken::Header::new(alg);
+            header.kid = Some("app-key-1".into());
+            let claims = json!({"iss": app.client_id, "sub": app.client_id, "aud": token_url,
+                                "exp": now + 240, "jti": jti});
+            jsonwebtoken::encode(&header, &claims, &key).unwrap()
+        };
+        let exchange_with = |assertion: String| {
+            let code = code.clone();
+            let verifier = app.verifier.clone();
+            let token_url = token_url.clone();
+            async move {
+                reqwest_client()
+                    .post(token_url)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", REDIRECT),
+                        ("code_verifier", &verifier),
+                        (
+                            "client_assertion_type",
+                            "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                        ),
+                        ("client_assertion", &assertion),
+                    ]))
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        // An assertion signed by another key is refused, and leaves the code unused.
+        let (stranger, _) = app_key(alg, "app-key-1");
+        let mut header = jsonwebtoken::Header::new(alg);
+        header.kid = Some("app-key-1".into());
+        let forged = jsonwebtoken::encode(
+            &header,
+            &json!({"iss": app.client_id, "sub": app.client_id, "aud": token_url,
+                    "exp": 4_000_000_000u64, "jti": "forged"}),
+            &stranger,
+        )
+        .unwrap();
+        let refused = exchange_with(forged).await;
+        assert_eq!(
+            json_with_status(refused, 401).await["error"],
+            "invalid_client",
+            "{alg:?}"
+        );
+        let t = tokens(exchange_with(sign("first")).await).await;
+        assert_eq!(t["patient"], "demo-patient-0", "{alg:?}");
+    }
+}
+
 on_both_backends_with_demo!(
+    apps_revoke_their_refresh_tokens,
+    asymmetric_apps_sign_their_assertions,
     discovery_lists_the_code_flow,
     standalone_launch_as_a_patient,
     practitioners_pick_among_their_patients,
