@@ -82,3 +82,91 @@ fn a_registered_backend_client_gets_an_id() {
     assert!(!out.status.success());
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn apps_are_registered_and_launched_for_a_patient() {
+    let (dir, db) = temp_database();
+    let add = |extra: &[&str]| {
+        let mut args = vec![
+            "client",
+            "add",
+            "--database",
+            &db,
+            "--name",
+            "Journalapp",
+            "--scope",
+            "launch openid fhirUser patient/*.rs",
+        ];
+        args.extend_from_slice(extra);
+        helsebro(&args)
+    };
+    // A confidential app: client_id, then its secret, shown once.
+    let out = add(&[
+        "--secret",
+        "--redirect-uri",
+        "https://app.example.no/callback",
+        "--launch-uri",
+        "https://app.example.no/launch",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[1].len(), 43, "a 256-bit secret");
+    let client_id = lines[0].to_string();
+    // Plain http is for the loopback interface only; an app needs keys or redirect URIs.
+    let out = add(&["--redirect-uri", "http://app.example.no/callback"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("https"));
+    let out = add(&[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--redirect-uri"));
+    // The launch needs a patient of the tenant; the demo data is not loaded here.
+    let launch = |patient: &str| {
+        helsebro(&[
+            "launch",
+            "--database",
+            &db,
+            "--client",
+            &client_id,
+            "--patient",
+            patient,
+            "--base-url",
+            "https://fhir.example.no/fhir",
+        ])
+    };
+    let out = launch("nobody");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Patient/nobody"));
+    let export = dir.join("export.ndjson");
+    std::fs::write(
+        &export,
+        r#"{"type":"patient","id":"pat-1","national_id":"13116900216","family_name":"Danser","given_names":"Line","birth_date":"1969-11-13","gender":"female"}"#,
+    )
+    .unwrap();
+    let out = helsebro(&["import", "--database", &db, export.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = launch("pat-1");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = String::from_utf8(out.stdout).unwrap();
+    let url = url.trim();
+    let (base, query) = url.split_once('?').unwrap();
+    assert_eq!(base, "https://app.example.no/launch");
+    assert!(
+        query.starts_with("iss=https%3A%2F%2Ffhir.example.no%2Ffhir&launch="),
+        "{url}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
