@@ -4,20 +4,15 @@
 
 use std::collections::HashMap;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 
 use super::client_auth;
 use super::oauth_error::OAuthError;
 use super::scopes::Scopes;
 use super::secrets::{hash, pkce_challenge, same};
-use super::user_tokens::{refresh_expiry, respond, UserGrant};
+use super::user_tokens::{fresh_or_revoke, refresh_expiry, respond, UserGrant};
 use crate::fhir::AppState;
-use crate::store::authorizations::Redeemed;
-
-fn invalid_grant(description: &str) -> OAuthError {
-    OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
-}
 
 pub async fn grant(
     state: &AppState,
@@ -36,33 +31,24 @@ pub async fn grant(
         field("redirect_uri")?,
         field("code_verifier")?,
     );
-    let a = match state
+    let redeemed = state
         .store
         .redeem_authorization_code(&hash(code))
         .await
-        .map_err(OAuthError::server_error)?
-    {
-        Redeemed::Fresh(a) => a,
-        Redeemed::Replayed { authorization_id } => {
-            state
-                .store
-                .revoke_authorization(&authorization_id)
-                .await
-                .map_err(OAuthError::server_error)?;
-            return Err(invalid_grant("the code was already used"));
-        }
-        Redeemed::Unknown => return Err(invalid_grant("the code is unknown or expired")),
-    };
+        .map_err(OAuthError::server_error)?;
+    let a = fresh_or_revoke(state, redeemed, "code").await?;
     if a.client_id != client.client_id {
-        return Err(invalid_grant("the code was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
     }
     if a.redirect_uri != redirect_uri {
-        return Err(invalid_grant(
+        return Err(OAuthError::invalid_grant(
             "redirect_uri differs from the authorization request",
         ));
     }
     if !same(&pkce_challenge(verifier), &a.code_challenge) {
-        return Err(invalid_grant(
+        return Err(OAuthError::invalid_grant(
             "code_verifier does not match the code_challenge",
         ));
     }

@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::html;
 
-use super::flow::{self, back_to_app, fields, load, next_step, one, server_failure, Flow, Step};
+use super::flow::{self, at_step, back_to_app, next_step, one, server_failure, Flow, Step};
 use super::pages::{describe_scope, error_page, page, person_name};
 use super::scopes::{Context, Scopes};
 use super::secrets::{hash, random_token};
@@ -22,15 +22,11 @@ pub async fn get(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = fields(query.unwrap_or_default().as_bytes());
-    let request_id = one(&query, "request").unwrap_or_default().to_string();
-    let flow = match load(&state, &headers, &request_id).await {
-        Ok(f) => f,
-        Err(page) => return page,
+    let raw = query.unwrap_or_default();
+    let (flow, _) = match at_step(&state, &headers, raw.as_bytes(), Some(Step::Consent)).await {
+        Ok(found) => found,
+        Err(elsewhere) => return elsewhere,
     };
-    if next_step(&flow) != Step::Consent {
-        return flow::go(next_step(&flow), &request_id);
-    }
     let a = &flow.authorization;
     let name_of = |kind: &str, id: String| {
         let state = state.clone();
@@ -122,12 +118,12 @@ fn offered(flow: &Flow) -> Vec<String> {
 }
 
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = fields(&body);
-    let request_id = one(&form, "request").unwrap_or_default().to_string();
-    let flow = match load(&state, &headers, &request_id).await {
-        Ok(f) => f,
-        Err(page) => return page,
+    // Deny is honoured at any step (the picker offers it too); allow only at consent.
+    let (flow, form) = match at_step(&state, &headers, &body, None).await {
+        Ok(found) => found,
+        Err(elsewhere) => return elsewhere,
     };
+    let request_id = flow.authorization.id.clone();
     let a = &flow.authorization;
     let deny = || async {
         if let Err(e) = state.store.delete_authorization(&a.id).await {

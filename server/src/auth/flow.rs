@@ -17,6 +17,24 @@ use crate::store::clients::Client;
 /// How long a user has from the app's request to the consent.
 pub const FLOW_LIFETIME_SECS: i64 = 600;
 
+/// A page request's fields and flow (named by its `request` field), if `step` (when given)
+/// is the one due; otherwise the response that sends the browser where it belongs, or an
+/// error page.
+pub async fn at_step(
+    state: &AppState,
+    headers: &HeaderMap,
+    raw: &[u8],
+    step: Option<Step>,
+) -> Result<(Flow, HashMap<String, Vec<String>>), Response> {
+    let fields = fields(raw);
+    let request_id = one(&fields, "request").unwrap_or_default();
+    let flow = load(state, headers, request_id).await?;
+    match step {
+        Some(step) if next_step(&flow) != step => Err(go(next_step(&flow), request_id)),
+        _ => Ok((flow, fields)),
+    }
+}
+
 /// A pending request, checked against the browser's cookie, with its client and scopes.
 pub struct Flow {
     pub authorization: Authorization,

@@ -18,6 +18,11 @@ impl OAuthError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", description)
     }
 
+    /// The code or refresh token is not (or no longer) good for this client.
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
+    }
+
     /// The client could not be authenticated: 401, and what failed stays in the log.
     pub fn invalid_client(reason: impl Into<String>) -> Self {
         let reason = reason.into();

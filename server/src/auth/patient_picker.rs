@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::html;
 
-use super::flow::{self, fields, load, next_step, one, server_failure, Flow, Step};
+use super::flow::{self, at_step, one, server_failure, Flow, Step};
 use super::pages::{error_page, page, person_name};
 use crate::fhir::AppState;
 use crate::store::StoreError;
@@ -17,15 +17,11 @@ pub async fn get(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = fields(query.unwrap_or_default().as_bytes());
-    let request_id = one(&query, "request").unwrap_or_default().to_string();
-    let flow = match load(&state, &headers, &request_id).await {
-        Ok(f) => f,
-        Err(page) => return page,
+    let raw = query.unwrap_or_default();
+    let (flow, _) = match at_step(&state, &headers, raw.as_bytes(), Some(Step::PickPatient)).await {
+        Ok(found) => found,
+        Err(elsewhere) => return elsewhere,
     };
-    if next_step(&flow) != Step::PickPatient {
-        return flow::go(next_step(&flow), &request_id);
-    }
     match picker(&state, &flow).await {
         Ok(r) => r,
         Err(e) => server_failure(e),
@@ -103,15 +99,11 @@ async fn picker(state: &AppState, flow: &Flow) -> Result<Response, StoreError> {
 }
 
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = fields(&body);
-    let request_id = one(&form, "request").unwrap_or_default().to_string();
-    let flow = match load(&state, &headers, &request_id).await {
-        Ok(f) => f,
-        Err(page) => return page,
+    let (flow, form) = match at_step(&state, &headers, &body, Some(Step::PickPatient)).await {
+        Ok(found) => found,
+        Err(elsewhere) => return elsewhere,
     };
-    if next_step(&flow) != Step::PickPatient {
-        return flow::go(next_step(&flow), &request_id);
-    }
+    let request_id = flow.authorization.id.clone();
     let chosen = one(&form, "patient").unwrap_or_default();
     let allowed = match care_patients(&state, &flow).await {
         Ok(p) => p,

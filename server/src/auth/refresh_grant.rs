@@ -12,13 +12,8 @@ use super::client_auth;
 use super::oauth_error::OAuthError;
 use super::scopes::Scopes;
 use super::secrets::hash;
-use super::user_tokens::{respond, UserGrant};
+use super::user_tokens::{fresh_or_revoke, respond, UserGrant};
 use crate::fhir::AppState;
-use crate::store::authorizations::Redeemed;
-
-fn invalid_grant(description: &str) -> OAuthError {
-    OAuthError::new(StatusCode::BAD_REQUEST, "invalid_grant", description)
-}
 
 pub async fn grant(
     state: &AppState,
@@ -35,23 +30,12 @@ pub async fn grant(
         None => None,
     };
     let token_hash = hash(presented);
-    let t = match state
+    let redeemed = state
         .store
         .redeem_refresh_token(&token_hash)
         .await
-        .map_err(OAuthError::server_error)?
-    {
-        Redeemed::Fresh(t) => t,
-        Redeemed::Replayed { authorization_id } => {
-            state
-                .store
-                .revoke_authorization(&authorization_id)
-                .await
-                .map_err(OAuthError::server_error)?;
-            return Err(invalid_grant("the refresh token was already used"));
-        }
-        Redeemed::Unknown => return Err(invalid_grant("the refresh token is unknown or expired")),
-    };
+        .map_err(OAuthError::server_error)?;
+    let t = fresh_or_revoke(state, redeemed, "refresh token").await?;
     let client = match client_auth::authenticate(state, headers, fields, Some(&t.client_id)).await {
         Ok(c) if c.client_id == t.client_id => c,
         refused => {
@@ -62,7 +46,7 @@ pub async fn grant(
                 .await
                 .map_err(OAuthError::server_error)?;
             return Err(refused.err().unwrap_or_else(|| {
-                invalid_grant("the refresh token was issued to another client")
+                OAuthError::invalid_grant("the refresh token was issued to another client")
             }));
         }
     };

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::html;
 
-use super::flow::{self, fields, load, next_step, one, server_failure, Flow, Step};
+use super::flow::{self, at_step, next_step, one, server_failure, Flow, Step};
 use super::pages::{error_page, page, person_name};
 use crate::fhir::AppState;
 
@@ -20,15 +20,11 @@ pub async fn get(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = fields(query.unwrap_or_default().as_bytes());
-    let request_id = one(&query, "request").unwrap_or_default().to_string();
-    let flow = match load(&state, &headers, &request_id).await {
-        Ok(f) => f,
-        Err(page) => return page,
+    let raw = query.unwrap_or_default();
+    let (flow, _) = match at_step(&state, &headers, raw.as_bytes(), Some(Step::SignIn)).await {
+        Ok(found) => found,
+        Err(elsewhere) => return elsewhere,
     };
-    if next_step(&flow) != Step::SignIn {
-        return flow::go(next_step(&flow), &request_id);
-    }
     if let Some(upstream) = state.upstream.as_ref() {
         return super::upstream::begin(&state, upstream, &flow).await;
     }
@@ -98,15 +94,11 @@ async fn demo_page(state: &AppState, flow: &Flow) -> Result<Response, crate::sto
 }
 
 pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = fields(&body);
-    let request_id = one(&form, "request").unwrap_or_default().to_string();
-    let flow = match load(&state, &headers, &request_id).await {
-        Ok(f) => f,
-        Err(page) => return page,
+    let (flow, form) = match at_step(&state, &headers, &body, Some(Step::SignIn)).await {
+        Ok(found) => found,
+        Err(elsewhere) => return elsewhere,
     };
-    if next_step(&flow) != Step::SignIn {
-        return flow::go(next_step(&flow), &request_id);
-    }
+    let request_id = flow.authorization.id.clone();
     // The built-in sign-in is for synthetic demo users only.
     if !state.config.demo || state.upstream.is_some() {
         return error_page(

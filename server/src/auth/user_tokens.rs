@@ -14,7 +14,7 @@ use super::scopes::Scopes;
 use super::secrets::{hash, random_token};
 use super::tokens::{issue, NewToken};
 use crate::fhir::AppState;
-use crate::store::authorizations::RefreshToken;
+use crate::store::authorizations::{Redeemed, RefreshToken};
 use crate::store::clients::Client;
 use crate::store::now_micros;
 
@@ -134,4 +134,30 @@ pub async fn respond(state: &AppState, g: UserGrant<'_>) -> Result<Response, OAu
         body["id_token"] = json!(signed);
     }
     Ok(no_store((StatusCode::OK, axum::Json(body)).into_response()))
+}
+
+/// What a presented code or refresh token (`what`) was found to be: fresh, or refused. One
+/// presented again after use may have leaked, so everything its authorization gave is
+/// revoked.
+pub async fn fresh_or_revoke<T>(
+    state: &AppState,
+    redeemed: Redeemed<T>,
+    what: &str,
+) -> Result<T, OAuthError> {
+    match redeemed {
+        Redeemed::Fresh(t) => Ok(t),
+        Redeemed::Replayed { authorization_id } => {
+            state
+                .store
+                .revoke_authorization(&authorization_id)
+                .await
+                .map_err(OAuthError::server_error)?;
+            Err(OAuthError::invalid_grant(format!(
+                "the {what} was already used"
+            )))
+        }
+        Redeemed::Unknown => Err(OAuthError::invalid_grant(format!(
+            "the {what} is unknown or expired"
+        ))),
+    }
 }
