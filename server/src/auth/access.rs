@@ -62,9 +62,10 @@ impl Access {
     /// patients the practitioner user has a care relationship with (nothing without a
     /// practitioner user); patient scopes reach the launch patient's compartment. Types
     /// outside the compartment (Practitioner, Organization) are reached whole. The
-    /// broadest grant wins. A granular scope's query narrows what it reaches; of several
-    /// granular scopes for the same type only the first is applied, which may show less
-    /// than the token allows but never more.
+    /// broadest grant wins. A granular scope's query narrows what it reaches. Several
+    /// granular scopes for one type that each restrict the same single parameter reach
+    /// the union of their values; other combinations cannot be one search, and only the
+    /// first applies, which may show less than the token allows but never more.
     pub fn reach(&self, resource_type: &str, permission: Permission) -> Option<Reach> {
         let mut best: Option<Reach> = None;
         for context in [Context::System, Context::User, Context::Patient] {
@@ -86,9 +87,7 @@ impl Access {
             match self.scopes.grant(context, resource_type, permission) {
                 Grant::Denied => continue,
                 Grant::All => {}
-                Grant::Matching(queries) => {
-                    only.extend(queries.into_iter().next().unwrap_or_default())
-                }
+                Grant::Matching(queries) => only.extend(union_of(queries)),
             }
             let candidate = Reach { only };
             if best
@@ -114,6 +113,22 @@ impl Access {
     }
 }
 
+/// One search for what several granular queries reach: on one parameter, their values
+/// ORed (a comma in FHIR search); otherwise the first query.
+fn union_of(queries: Vec<Vec<(String, String)>>) -> Vec<(String, String)> {
+    let one_param = queries.first().and_then(|q| match q.as_slice() {
+        [(name, _)] => Some(name.clone()),
+        _ => None,
+    });
+    match one_param {
+        Some(name) if queries.iter().all(|q| q.len() == 1 && q[0].0 == name) => {
+            let values: Vec<String> = queries.into_iter().map(|mut q| q.remove(0).1).collect();
+            vec![(name, values.join(","))]
+        }
+        _ => queries.into_iter().next().unwrap_or_default(),
+    }
+}
+
 /// The search value that matches any of `patients` (a comma is an OR in FHIR search).
 fn compartment_values(param: &str, patients: &[String]) -> String {
     let each = patients.iter().map(|p| {
@@ -124,4 +139,39 @@ fn compartment_values(param: &str, patients: &[String]) -> String {
         }
     });
     each.collect::<Vec<_>>().join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::union_of;
+
+    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn queries_on_one_parameter_reach_the_union() {
+        assert_eq!(
+            union_of(vec![
+                q(&[("category", "vital-signs")]),
+                q(&[("category", "laboratory")])
+            ]),
+            q(&[("category", "vital-signs,laboratory")])
+        );
+    }
+
+    #[test]
+    fn other_combinations_keep_the_first_query() {
+        let first = q(&[("category", "vital-signs")]);
+        assert_eq!(
+            union_of(vec![first.clone(), q(&[("code", "8867-4")])]),
+            first
+        );
+        let two = q(&[("category", "vital-signs"), ("status", "final")]);
+        assert_eq!(union_of(vec![two.clone(), first.clone()]), two);
+        assert_eq!(union_of(vec![]), q(&[]));
+    }
 }

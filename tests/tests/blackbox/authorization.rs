@@ -364,6 +364,41 @@ async fn a_patient_token_sees_only_its_patients_compartment(s: TestServer) {
     assert_eq!(created["subject"]["reference"], "Patient/p1");
     // The type-wide history would show other patients: refused.
     assert_eq!(get(&c, &s, "Observation/_history").await.status(), 403);
+
+    // PUT updates the patient's own records. To another patient's record, and to a free
+    // id, the answer is the same, so it does not tell which ids are taken.
+    let c = s.client_with(&s.token("patient/Observation.cruds", Some("p1")).await);
+    let put = |path: String, mut body: Value| {
+        let c = c.clone();
+        let url = s.url(&path);
+        body["id"] = json!(path.rsplit('/').next().unwrap());
+        async move {
+            c.put(url)
+                .header("Content-Type", "application/fhir+json")
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(put(own_path.clone(), heart_rate("p1")).await.status(), 200);
+    let taken = json_with_status(put(other_path.clone(), heart_rate("p1")).await, 403).await;
+    let free = json_with_status(
+        put("Observation/free-id".into(), heart_rate("p1")).await,
+        403,
+    )
+    .await;
+    let diagnostics = |o: &Value, id: &str| {
+        o["issue"][0]["diagnostics"]
+            .as_str()
+            .unwrap()
+            .replace(id, "ID")
+    };
+    assert_eq!(
+        diagnostics(&taken, other["id"].as_str().unwrap()),
+        diagnostics(&free, "free-id")
+    );
+    assert_eq!(taken["issue"][0]["code"], free["issue"][0]["code"]);
 }
 
 async fn tenants_never_see_each_others_records(s: TestServer) {
@@ -466,4 +501,54 @@ async fn a_practitioner_reaches_the_patients_in_their_care(s: TestServer) {
     assert_eq!(get(&nobody, &s, "Practitioner/doc").await.status(), 403);
 }
 
-on_both_backends!(a_practitioner_reaches_the_patients_in_their_care);
+async fn granular_scopes_reach_the_union_of_their_queries(s: TestServer) {
+    patient(&s, "p1").await;
+    let mut lab = heart_rate("p1");
+    lab["category"][0]["coding"][0]["code"] = json!("laboratory");
+    lab["code"]["coding"][0]["code"] = json!("15074-8");
+    lab["valueQuantity"] = json!({"value": 6.1, "unit": "mmol/L",
+        "system": "http://unitsofmeasure.org", "code": "mmol/L"});
+    for body in [heart_rate("p1"), lab] {
+        s.create(&body).await;
+    }
+    let categories = |scope: &'static str| {
+        let s = &s;
+        async move {
+            let c = s.client_with(&s.token(scope, Some("p1")).await);
+            let bundle = json_with_status(get(&c, s, "Observation").await, 200).await;
+            let mut found: Vec<String> = bundle["entry"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    e["resource"]["category"][0]["coding"][0]["code"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+                .collect();
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(
+        categories("patient/Observation.rs?category=vital-signs").await,
+        ["vital-signs"]
+    );
+    assert_eq!(
+        categories(
+            "patient/Observation.rs?category=vital-signs patient/Observation.rs?category=laboratory"
+        )
+        .await,
+        ["laboratory", "vital-signs"]
+    );
+    assert_eq!(
+        categories("patient/Observation.rs?category=laboratory patient/Observation.rs").await,
+        ["laboratory", "vital-signs"]
+    );
+}
+
+on_both_backends!(
+    a_practitioner_reaches_the_patients_in_their_care,
+    granular_scopes_reach_the_union_of_their_queries
+);

@@ -51,18 +51,14 @@ async fn update(
     let expected = if_match(ctx)?;
     let reach = ctx.authorize(served, Permission::Update)?;
     body_within(served, &resource, &reach)?;
+    // A token that reaches only some resources (a patient's compartment) updates those;
+    // it may not create by PUT. Otherwise the answer for an id taken outside its reach
+    // would differ from the answer for a free id, and tell that the id exists.
     if !reach.everything() && !ctx.stored_within(served, id, &reach).await? {
-        let exists = ctx
-            .state
-            .store
-            .read_current(&ctx.tenant().id, served.name(), id)
-            .await?
-            .is_some();
-        if exists {
-            return Err(ApiError::Forbidden(format!(
-                "the access token does not reach {rtype}/{id}"
-            )));
-        }
+        return Err(ApiError::Forbidden(format!(
+            "the access token does not reach {rtype}/{id}; it updates only resources it \
+             reaches, and creates with POST"
+        )));
     }
     let written = WritePath {
         store: &ctx.state.store,
