@@ -365,6 +365,47 @@ async fn discovery_lists_the_code_flow(s: TestServer) {
         c["authorization_endpoint"],
         format!("{}/auth/authorize", s.root)
     );
+    // STU2.2: browser apps of other origins may read metadata, call the token endpoint and
+    // read FHIR resources with a bearer token (the preflight allows Authorization).
+    let origin = "http://127.0.0.1:9";
+    let metadata = reqwest_client()
+        .get(s.url("metadata"))
+        .header("Origin", origin)
+        .send()
+        .await
+        .unwrap();
+    assert!(metadata
+        .headers()
+        .contains_key("access-control-allow-origin"));
+    let token = reqwest_client()
+        .post(format!("{}/auth/token", s.root))
+        .header("Origin", origin)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=authorization_code")
+        .send()
+        .await
+        .unwrap();
+    assert!(token.headers().contains_key("access-control-allow-origin"));
+    let preflight = reqwest_client()
+        .request(
+            helsebro_blackbox::reqwest::Method::OPTIONS,
+            s.url("Patient/demo-patient-0"),
+        )
+        .header("Origin", origin)
+        .header("Access-Control-Request-Method", "GET")
+        .header("Access-Control-Request-Headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success());
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.contains("authorization") || allowed == "*",
+        "{allowed}"
+    );
     // The CapabilityStatement names the same endpoints.
     let cs = json_with_status(
         s.anonymous.get(s.url("metadata")).send().await.unwrap(),
