@@ -63,6 +63,7 @@ pub async fn state(config: Config) -> Result<AppState, AppError> {
         keys,
         issuer_keys: Default::default(),
         upstream,
+        audit: crate::audit::writer::AuditLog::start(store.clone()),
         store,
         tenant: Arc::new(tenant),
         config: Arc::new(config),
@@ -145,9 +146,12 @@ fn prepare_id_token_key(state: &AppState) {
 pub async fn serve(listener: TcpListener, config: Config) -> Result<(), AppError> {
     let state = state(config).await?;
     prepare_id_token_key(&state);
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 
@@ -167,7 +171,7 @@ pub async fn serve_tls(
     });
     axum_server::from_tcp_rustls(listener, tls)
         .handle(handle)
-        .serve(router(state).into_make_service())
+        .serve(router(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await?;
     Ok(())
 }
@@ -179,14 +183,18 @@ pub async fn serve_router_tls(
     tls: axum_server::tls_rustls::RustlsConfig,
 ) -> Result<(), AppError> {
     axum_server::from_tcp_rustls(listener, tls)
-        .serve(app.into_make_service())
+        .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .await?;
     Ok(())
 }
 
 /// Serves an already built router (tests and benchmarks run it in-process).
 pub async fn serve_router(listener: TcpListener, app: AppRouter) -> Result<(), AppError> {
-    axum::serve(listener, app).await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -119,6 +119,7 @@ pub async fn load_if_empty(store: &Store, tenant: &Tenant) -> Result<(), WriteEr
         store,
         tenant,
         base_url: "",
+        audit: None,
     };
     let put = |served: ServedType, id: String, mut resource: serde_json::Value| {
         resource["id"] = serde_json::Value::String(id.clone());

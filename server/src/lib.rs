@@ -7,6 +7,7 @@
 //! `helsebro-conformance`.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod demo;

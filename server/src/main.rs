@@ -119,6 +119,11 @@ enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// The access log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Trust the JWT access tokens of an external authorization server.
     Issuer {
         #[command(subcommand)]
@@ -162,6 +167,19 @@ enum ClientCommand {
         #[arg(long)]
         launch_uri: Option<String>,
         /// The tenant's organisation number (default: the server's default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check that every tenant's access log is unbroken: each row follows the one before
+    /// it and matches its hash. Reports the first broken row; exits non-zero if any.
+    Verify {
+        #[command(flatten)]
+        db: Database,
+        /// Only this tenant (organisation number).
         #[arg(long)]
         tenant: Option<String>,
     },
@@ -347,6 +365,35 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             .await
             .map_err(|e| e.to_string())?;
             println!("{url}");
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { db, tenant },
+        } => {
+            let state = open_state(db.url).await?;
+            let tenants = match tenant {
+                Some(org) => vec![tenant_named(&state, Some(org)).await?.id],
+                None => state.store.audit_tenants().await?,
+            };
+            let mut broken = 0;
+            for tenant_id in tenants {
+                let label = if tenant_id.is_empty() {
+                    "(requests without a valid token)".to_string()
+                } else {
+                    tenant_id.clone()
+                };
+                match helsebro::audit::verify::verify_tenant(&state.store, &tenant_id).await? {
+                    helsebro::audit::verify::ChainState::Intact { rows } => {
+                        println!("{label}: intact, {rows} rows")
+                    }
+                    helsebro::audit::verify::ChainState::Broken { seq, id, why } => {
+                        broken += 1;
+                        println!("{label}: BROKEN at row {seq} {id}: {why}");
+                    }
+                }
+            }
+            if broken > 0 {
+                return Err(format!("{broken} broken chain(s)").into());
+            }
         }
         Command::Issuer {
             command:

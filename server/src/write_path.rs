@@ -12,6 +12,7 @@ use helsebro_profiles::structure::{self, Severity, StructureIssue};
 use serde_json::{json, Map, Value};
 
 use crate::served::ServedType;
+use crate::store::audit::AuditRecord;
 use crate::store::resources::StoredVersion;
 use crate::store::sql::Sql;
 use crate::store::write::NewVersion;
@@ -64,6 +65,10 @@ pub struct WritePath<'a> {
     pub tenant: &'a Tenant,
     /// This server's FHIR base: absolute references under it are local references.
     pub base_url: &'a str,
+    /// The access-log row of a single write (agent and interaction), completed with the
+    /// version written and appended in the same transaction. `None` for import and demo
+    /// loading, which are not accesses by a user.
+    pub audit: Option<&'a AuditRecord>,
 }
 
 impl WritePath<'_> {
@@ -108,8 +113,37 @@ impl WritePath<'_> {
             method: "POST",
         };
         let written = self.write_one(&mut tx, change).await?;
+        self.log_write(
+            &mut tx,
+            served,
+            &written.id,
+            written.version,
+            Some(&written.json),
+        )
+        .await?;
         tx.commit().await?;
         Ok(written)
+    }
+
+    /// Appends the access-log row of this write, naming the version and its patient.
+    async fn log_write(
+        &self,
+        tx: &mut WriteTx,
+        served: ServedType,
+        id: &str,
+        version: i64,
+        json: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let Some(template) = self.audit else {
+            return Ok(());
+        };
+        let mut row = template.clone();
+        row.entity = Some(format!("{}/{id}/_history/{version}", served.name()));
+        row.patients = json
+            .and_then(|j| crate::audit::patients::patient_of_json(served, j))
+            .into_iter()
+            .collect();
+        tx.append_audit(&[row]).await
     }
 
     /// Update, or create with the client's id when none exists. `if_match` is the version
@@ -148,6 +182,8 @@ impl WritePath<'_> {
             method: "PUT",
         };
         let written = self.write_one(&mut tx, change).await?;
+        self.log_write(&mut tx, served, id, written.version, Some(&written.json))
+            .await?;
         tx.commit().await?;
         Ok(written)
     }
@@ -174,6 +210,8 @@ impl WritePath<'_> {
             index: &[],
         })
         .await?;
+        self.log_write(&mut tx, served, id, version, current.json.as_deref())
+            .await?;
         tx.commit().await?;
         Ok(DeleteOutcome::Deleted { version })
     }

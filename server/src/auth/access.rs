@@ -12,6 +12,7 @@ const COMPARTMENT: &[(&str, &str)] = &[
     ("Observation", "patient"),
     ("Communication", "patient"),
     ("MedicationStatement", "patient"),
+    ("AuditEvent", "patient"),
 ];
 
 /// A verified token's rights.
@@ -82,6 +83,11 @@ impl Access {
                 (_, Some(param)) => vec![(param.to_string(), compartment_values(param, patients))],
             };
             if context == Context::User && self.practitioner().is_none() {
+                continue;
+            }
+            // A practitioner's care does not extend to who else looked at the record: the
+            // access log is for the patient and the tenant's auditor.
+            if context == Context::User && resource_type == "AuditEvent" {
                 continue;
             }
             match self.scopes.grant(context, resource_type, permission) {

@@ -68,6 +68,26 @@ pub async fn grant(
     )
     .await
     .map_err(OAuthError::server_error)?;
+    let agent = crate::audit::Agent {
+        tenant_id: tenant.id.clone(),
+        client_id: Some(client.client_id.clone()),
+        user: None,
+        source: None,
+    };
+    let grant = crate::audit::record(
+        &agent,
+        "login",
+        "login",
+        "0",
+        None,
+        Some(format!("token: {}", granted.to_scope_string())),
+        None,
+    );
+    state
+        .audit
+        .append(grant)
+        .await
+        .map_err(OAuthError::server_error)?;
     let body = json!({
         "access_token": access_token,
         "token_type": "Bearer",

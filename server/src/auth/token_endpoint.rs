@@ -14,7 +14,23 @@ use crate::fhir::AppState;
 pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     match token(&state, &headers, &body).await {
         Ok(r) => r,
-        Err(e) => e.into_response(),
+        Err(e) => {
+            // A refused grant is logged too. The client is not known for sure, so the row
+            // belongs to no tenant and names only the error.
+            let refused = crate::audit::record(
+                &crate::audit::Agent::default(),
+                "login",
+                "login",
+                if e.status.is_server_error() { "8" } else { "4" },
+                Some(e.error.to_string()),
+                None,
+                None,
+            );
+            if let Err(log_error) = state.audit.append(refused).await {
+                return OAuthError::server_error(log_error).into_response();
+            }
+            e.into_response()
+        }
     }
 }
 

@@ -50,6 +50,9 @@ pub enum ApiError {
     /// A valid token that does not grant this.
     #[error("{0}")]
     Forbidden(String),
+    /// Something the request needs is down (the access log): nothing was returned.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(String),
 }
@@ -77,6 +80,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -121,6 +125,7 @@ impl ApiError {
             }
             ApiError::Unauthorized { .. } => vec![issue("login", &self.to_string(), None)],
             ApiError::Forbidden(_) => vec![issue("forbidden", &self.to_string(), None)],
+            ApiError::Unavailable(_) => vec![issue("transient", &self.to_string(), None)],
             ApiError::Internal(_) => vec![issue(
                 "exception",
                 "the server could not complete the request; it has been logged",

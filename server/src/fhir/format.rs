@@ -224,14 +224,23 @@ pub fn render_error(e: ApiError, format: Format) -> Response {
     r.render(format)
 }
 
-/// What every FHIR handler returns: rendered in `format`, errors included.
-pub struct Rendered(pub Format, pub Result<FhirResponse, ApiError>);
+/// What every FHIR handler returns: rendered in `format`, errors included, with the note
+/// the logging layer turns into an access-log row.
+pub struct Rendered(
+    pub Format,
+    pub Result<FhirResponse, ApiError>,
+    pub Option<crate::audit::AuditNote>,
+);
 
 impl IntoResponse for Rendered {
     fn into_response(self) -> Response {
-        match self.1 {
+        let mut response = match self.1 {
             Ok(r) => r.render(self.0),
             Err(e) => render_error(e, self.0),
+        };
+        if let Some(note) = self.2 {
+            response.extensions_mut().insert(note);
         }
+        response
     }
 }

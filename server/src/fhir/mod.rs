@@ -35,6 +35,8 @@ pub struct AppState {
     pub issuer_keys: Arc<IssuerKeys>,
     /// The OpenID provider practitioners sign in with, when configured.
     pub upstream: Option<Arc<crate::auth::upstream::Upstream>>,
+    /// The access log's writer.
+    pub audit: crate::audit::writer::AuditLog,
     pub tenant: Arc<Tenant>,
     pub config: Arc<Config>,
     /// When this instance started (FHIR dateTime), for the CapabilityStatement.
@@ -52,6 +54,10 @@ pub struct Ctx {
     format_error: Option<ApiError>,
     /// What the bearer token grants, or why there is none (see `authorize`).
     access: Result<Access, ApiError>,
+    /// The peer's address, for the access log.
+    source: Option<String>,
+    /// What this request touched, for the access log.
+    audit: std::sync::Mutex<crate::audit::AuditNote>,
 }
 
 impl FromRequestParts<AppState> for Ctx {
@@ -77,7 +83,13 @@ impl FromRequestParts<AppState> for Ctx {
         let access = bearer::authorize_request(state, parts)
             .await
             .map_err(ApiError::from);
+        let source = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
         Ok(Ctx {
+            source,
+            audit: Default::default(),
             state: state.clone(),
             headers: parts.headers.clone(),
             method: parts.method.clone(),
@@ -90,6 +102,70 @@ impl FromRequestParts<AppState> for Ctx {
 }
 
 impl Ctx {
+    /// Who is asking, for the access log.
+    pub fn agent(&self) -> crate::audit::Agent {
+        match &self.access {
+            Ok(access) => crate::audit::Agent::of(access, self.source.clone()),
+            Err(_) => crate::audit::Agent {
+                source: self.source.clone(),
+                ..Default::default()
+            },
+        }
+    }
+
+    /// Names the interaction and what it is about, for the access log.
+    pub fn note(&self, subtype: &'static str, entity: impl Into<String>) {
+        let mut note = self.audit.lock().expect("audit note lock");
+        note.subtype = Some(subtype);
+        note.entity = Some(entity.into());
+    }
+
+    /// Adds a patient whose data this request touched.
+    pub fn note_patient(&self, patient: Option<String>) {
+        if let Some(p) = patient {
+            self.audit
+                .lock()
+                .expect("audit note lock")
+                .patients
+                .insert(p);
+        }
+    }
+
+    /// The access log row of a write, to be appended in the write's transaction; the
+    /// logging layer then leaves it alone.
+    pub fn audit_in_write(
+        &self,
+        subtype: &'static str,
+        entity: String,
+        patient: Option<String>,
+    ) -> crate::store::audit::AuditRecord {
+        let mut note = self.audit.lock().expect("audit note lock");
+        note.subtype = Some(subtype);
+        note.entity = Some(entity.clone());
+        note.patients.extend(patient.clone());
+        crate::audit::record(
+            &self.agent(),
+            "rest",
+            subtype,
+            "0",
+            None,
+            Some(entity),
+            patient,
+        )
+    }
+
+    /// Marks the note as written with the write.
+    pub fn audited_in_write(&self) {
+        self.audit.lock().expect("audit note lock").recorded = true;
+    }
+
+    /// The handler's result with its access-log note.
+    pub fn render(&self, result: Result<format::FhirResponse, ApiError>) -> Rendered {
+        let mut note = self.audit.lock().expect("audit note lock").clone();
+        note.agent = self.agent();
+        Rendered(self.format, result, Some(note))
+    }
+
     /// Fails with the negotiation error, if any: handlers call this first.
     pub fn negotiated(&mut self) -> Result<(), ApiError> {
         match self.format_error.take() {
@@ -183,6 +259,8 @@ pub fn router(state: AppState) -> Router {
             get(crate::auth::discovery::smart_configuration),
         )
         .route("/_history", get(history::system))
+        .route("/AuditEvent", get(audit_event::search))
+        .route("/AuditEvent/{id}", get(audit_event::read))
         .route("/{type}", get(search::get).post(create::handle))
         .route("/{type}/_search", post(search::post).get(search::get))
         .route("/{type}/_history", get(history::type_level))
@@ -194,6 +272,10 @@ pub fn router(state: AppState) -> Router {
         .route("/{type}/{id}/_history/{vid}", get(vread::handle))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::audit::layer::log_request,
+        ))
         .with_state(state)
 }
 
@@ -201,24 +283,23 @@ async fn not_found(mut ctx: Ctx) -> Rendered {
     let r = ctx
         .negotiated()
         .and_then(|_| Err(ApiError::NotFound("this path".into())));
-    Rendered(ctx.format, r)
+    ctx.render(r)
 }
 
 async fn method_not_allowed(ctx: Ctx, uri: axum::http::Uri) -> Rendered {
     let method = ctx.method.clone();
-    Rendered(
-        ctx.format,
-        Err(ApiError::MethodNotAllowed {
-            message: format!("{method} is not allowed on this path"),
-            allow: allowed_methods(uri.path()),
-        }),
-    )
+    ctx.render(Err(ApiError::MethodNotAllowed {
+        message: format!("{method} is not allowed on this path"),
+        allow: allowed_methods(uri.path()),
+    }))
 }
 
 /// The methods the router serves on `path` (relative to the FHIR base), mirroring `router`.
 fn allowed_methods(path: &str) -> &'static str {
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match segments.as_slice() {
+        // The access log is append-only, and only the server appends.
+        ["AuditEvent", ..] => "GET",
         ["metadata"] | ["_history"] | [_, "_history"] | [_, _, "_history", ..] => "GET",
         [_, "_search"] | [_] => "GET, POST",
         [_, _] => "GET, PUT, DELETE",

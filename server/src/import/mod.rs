@@ -41,6 +41,7 @@ pub async fn import(
         store,
         tenant,
         base_url: "",
+        audit: None,
     };
     let mut batch = Batch::default();
     let mut lines_read = 0;

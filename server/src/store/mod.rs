@@ -4,6 +4,7 @@
 //! (row locks, advisory locks) the backend is asked. SQLite allows one writer at a time, so
 //! writes are serialized in-process instead of failing with `SQLITE_BUSY`.
 
+pub mod audit;
 pub mod auth;
 pub mod authorizations;
 pub mod care;

@@ -12,8 +12,8 @@ use super::sql::{Arg, Sql};
 use super::{Backend, Store, StoreError};
 
 pub struct WriteTx {
-    tx: Transaction<'static, Any>,
-    backend: Backend,
+    pub(super) tx: Transaction<'static, Any>,
+    pub(super) backend: Backend,
     // SQLite: held until commit so that only one write transaction runs at a time.
     _sqlite_writer: Option<OwnedMutexGuard<()>>,
 }

@@ -1,5 +1,6 @@
 //! Black-box tests over HTTP. Each test runs on SQLite and on PostgreSQL.
 
+mod audit;
 mod authorization;
 mod backend_services;
 mod browser;

@@ -435,6 +435,19 @@ async fn standalone_launch_as_a_patient(s: TestServer) {
     let t = tokens(exchange(&s, &app, &code).await).await;
     assert_eq!(t["patient"], "demo-patient-0");
     assert_eq!(t["need_patient_banner"], true);
+    // The grant is in the access log: the app, the patient, the user.
+    let log = json_with_status(
+        s.get("AuditEvent?patient=demo-patient-0&action=E").await,
+        200,
+    )
+    .await;
+    let login = &log["entry"][0]["resource"];
+    assert_eq!(login["subtype"][0]["code"], "110122");
+    assert_eq!(
+        login["agent"][0]["who"]["reference"],
+        "Patient/demo-patient-0"
+    );
+    assert_eq!(login["agent"][1]["who"]["display"], "Blodtrykksdagboka");
     assert_eq!(
         scope_set(t["scope"].as_str().unwrap()),
         scope_set(STANDALONE)

@@ -15,5 +15,5 @@ pub async fn handle(mut ctx: Ctx) -> Rendered {
         });
         FhirResponse::new(StatusCode::OK, Some(cs.to_string()))
     });
-    Rendered(ctx.format, result)
+    ctx.render(result)
 }

@@ -15,10 +15,11 @@ use crate::write_path::{Condition, WritePath};
 
 pub async fn handle(mut ctx: Ctx, Path(rtype): Path<String>, body: Body) -> Rendered {
     let result = create(&mut ctx, &rtype, body).await;
-    Rendered(ctx.format, result)
+    ctx.render(result)
 }
 
 async fn create(ctx: &mut Ctx, rtype: &str, body: Body) -> Result<FhirResponse, ApiError> {
+    ctx.note("create", rtype);
     ctx.negotiated()?;
     let served = served_type(rtype)?;
     let bytes = ctx.body(body).await?;
@@ -27,13 +28,28 @@ async fn create(ctx: &mut Ctx, rtype: &str, body: Body) -> Result<FhirResponse, 
     let reach = ctx.authorize(served, Permission::Create)?;
     body_within(served, &resource, &reach)?;
     let condition = if_none_exist(ctx, served, &reach)?;
+    let audit = ctx.audit_in_write("create", rtype.to_string(), None);
     let written = WritePath {
         store: &ctx.state.store,
         tenant: ctx.tenant(),
         base_url: ctx.base(),
+        audit: Some(&audit),
     }
     .create(served, resource, condition)
     .await?;
+    if written.created {
+        ctx.audited_in_write();
+    } else {
+        // A conditional create that matched wrote nothing: it read the match.
+        ctx.note(
+            "create",
+            format!("{rtype}/{}/_history/{}", written.id, written.version),
+        );
+        ctx.note_patient(crate::audit::patients::patient_of_json(
+            served,
+            &written.json,
+        ));
+    }
     let status = if written.created {
         StatusCode::CREATED
     } else {

@@ -16,17 +16,17 @@ use crate::store::history::HistoryQuery;
 
 pub async fn system(mut ctx: Ctx) -> Rendered {
     let result = history(&mut ctx, None, None).await;
-    Rendered(ctx.format, result)
+    ctx.render(result)
 }
 
 pub async fn type_level(mut ctx: Ctx, Path(rtype): Path<String>) -> Rendered {
     let result = history(&mut ctx, Some(rtype), None).await;
-    Rendered(ctx.format, result)
+    ctx.render(result)
 }
 
 pub async fn instance(mut ctx: Ctx, Path((rtype, id)): Path<(String, String)>) -> Rendered {
     let result = history(&mut ctx, Some(rtype), Some(id)).await;
-    Rendered(ctx.format, result)
+    ctx.render(result)
 }
 
 async fn history(
@@ -34,6 +34,12 @@ async fn history(
     rtype: Option<String>,
     id: Option<String>,
 ) -> Result<FhirResponse, ApiError> {
+    let (subtype, entity) = match (&rtype, &id) {
+        (Some(t), Some(i)) => ("history-instance", format!("{t}/{i}/_history")),
+        (Some(t), None) => ("history-type", format!("{t}/_history")),
+        _ => ("history-system", "_history".to_string()),
+    };
+    ctx.note(subtype, entity);
     ctx.negotiated()?;
     let types = match &rtype {
         Some(t) => vec![served_type(t)?],
@@ -132,6 +138,9 @@ async fn history(
     }
     for e in entries {
         let v = e.version;
+        if let (Some(served), Some(json)) = (ServedType::from_name(&v.resource_type), &v.json) {
+            ctx.note_patient(crate::audit::patients::patient_of_json(served, json));
+        }
         let request_url = match e.method.as_str() {
             "POST" => v.resource_type.clone(),
             _ => format!("{}/{}", v.resource_type, v.id),

@@ -9,10 +9,11 @@ use crate::fhir::{check_id, served_type, Ctx};
 
 pub async fn handle(mut ctx: Ctx, Path((rtype, id)): Path<(String, String)>) -> Rendered {
     let result = read(&mut ctx, &rtype, &id).await;
-    Rendered(ctx.format, result)
+    ctx.render(result)
 }
 
 async fn read(ctx: &mut Ctx, rtype: &str, id: &str) -> Result<FhirResponse, ApiError> {
+    ctx.note("read", format!("{rtype}/{id}"));
     ctx.negotiated()?;
     let served = served_type(rtype)?;
     check_id(id)?;
@@ -35,6 +36,8 @@ async fn read(ctx: &mut Ctx, rtype: &str, id: &str) -> Result<FhirResponse, ApiE
             .header(header::ETAG, etag(current.version)));
     }
     let json = current.json.unwrap_or_default();
+    ctx.note("read", format!("{rtype}/{id}/_history/{}", current.version));
+    ctx.note_patient(crate::audit::patients::patient_of_json(served, &json));
     Ok(resource_response(
         StatusCode::OK,
         current.version,

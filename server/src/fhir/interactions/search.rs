@@ -15,6 +15,7 @@ use crate::fhir::search::params::{self, ParsedSearch, Summary, Total};
 use crate::fhir::{served_type, Ctx};
 
 pub async fn get(mut ctx: Ctx, Path(rtype): Path<String>) -> Rendered {
+    ctx.note("search-type", rtype.clone());
     let result = async {
         ctx.negotiated()?;
         ctx.authorize(served_type(&rtype)?, Permission::Search)?;
@@ -22,10 +23,11 @@ pub async fn get(mut ctx: Ctx, Path(rtype): Path<String>) -> Rendered {
         search(&ctx, &rtype, &pairs, None).await
     }
     .await;
-    Rendered(ctx.format, result)
+    ctx.render(result)
 }
 
 pub async fn post(mut ctx: Ctx, Path(rtype): Path<String>, body: Body) -> Rendered {
+    ctx.note("search-type", rtype.clone());
     let result = async {
         ctx.negotiated()?;
         ctx.authorize(served_type(&rtype)?, Permission::Search)?;
@@ -54,7 +56,7 @@ pub async fn post(mut ctx: Ctx, Path(rtype): Path<String>, body: Body) -> Render
         search(&ctx, &rtype, &pairs, Some(handle)).await
     }
     .await;
-    Rendered(ctx.format, result)
+    ctx.render(result)
 }
 
 /// `_page=handle` continues a POST search: its parameters come from the server, the
@@ -80,6 +82,14 @@ async fn search(
     pairs: &[(String, String)],
     saved: Option<String>,
 ) -> Result<FhirResponse, ApiError> {
+    // Parameter names only: values (a national identity number) stay out of the log.
+    let mut names: Vec<&str> = pairs
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !matches!(*k, "_format" | "_pretty" | "_cursor" | "_page"))
+        .collect();
+    names.dedup();
+    ctx.note("search-type", format!("{rtype}?{}", names.join(",")));
     let served = served_type(rtype)?;
     let reach = ctx.authorize(served, Permission::Search)?;
     let mut parsed = params::parse(served.def(), pairs, ctx.strict_handling())?;
@@ -135,6 +145,7 @@ async fn search(
         });
     }
     for m in matches {
+        ctx.note_patient(crate::audit::patients::patient_of_json(served, &m.json));
         let json = shape(&parsed, m.json);
         let id = serde_json::from_str::<IdOnly>(&json)
             .map(|i| i.id)

@@ -16,7 +16,7 @@ pub async fn handle(
     body: Body,
 ) -> Rendered {
     let result = update(&mut ctx, &rtype, &id, body).await;
-    Rendered(ctx.format, result)
+    ctx.render(result)
 }
 
 async fn update(
@@ -60,13 +60,16 @@ async fn update(
              reaches, and creates with POST"
         )));
     }
+    let audit = ctx.audit_in_write("update", format!("{rtype}/{id}"), None);
     let written = WritePath {
         store: &ctx.state.store,
         tenant: ctx.tenant(),
         base_url: ctx.base(),
+        audit: Some(&audit),
     }
     .update(served, id, resource, expected)
     .await?;
+    ctx.audited_in_write();
     let (status, what) = if written.created {
         (StatusCode::CREATED, "created")
     } else {

@@ -12,10 +12,11 @@ pub async fn handle(
     Path((rtype, id, vid)): Path<(String, String, String)>,
 ) -> Rendered {
     let result = vread(&mut ctx, &rtype, &id, &vid).await;
-    Rendered(ctx.format, result)
+    ctx.render(result)
 }
 
 async fn vread(ctx: &mut Ctx, rtype: &str, id: &str, vid: &str) -> Result<FhirResponse, ApiError> {
+    ctx.note("vread", format!("{rtype}/{id}/_history/{vid}"));
     ctx.negotiated()?;
     let served = served_type(rtype)?;
     check_id(id)?;
@@ -32,12 +33,10 @@ async fn vread(ctx: &mut Ctx, rtype: &str, id: &str, vid: &str) -> Result<FhirRe
         .await?
         .ok_or_else(|| ApiError::NotFound(what.clone()))?;
     match stored.json {
-        Some(json) => Ok(resource_response(
-            StatusCode::OK,
-            stored.version,
-            stored.last_updated,
-            json,
-        )),
+        Some(json) => Ok({
+            ctx.note_patient(crate::audit::patients::patient_of_json(served, &json));
+            resource_response(StatusCode::OK, stored.version, stored.last_updated, json)
+        }),
         None => Err(ApiError::Gone(what)),
     }
 }

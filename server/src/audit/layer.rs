@@ -1,0 +1,64 @@
+//! The logging layer around `/fhir`. Every request but the capability documents leaves a
+//! row: the handler's note says what it touched; a write has logged itself in its own
+//! transaction. The response waits for the row; if it cannot be written, the client gets
+//! `503` and none of the data.
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::{outcome_of, record, AuditNote};
+use crate::fhir::error::ApiError;
+use crate::fhir::format::{render_error, Format};
+use crate::fhir::AppState;
+
+pub async fn log_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    if path.ends_with("/metadata") || path.contains("/.well-known/") {
+        return next.run(request).await;
+    }
+    let method = request.method().clone();
+    let mut response = next.run(request).await;
+    let note = response
+        .extensions_mut()
+        .remove::<AuditNote>()
+        .unwrap_or_default();
+    let status = response.status().as_u16();
+    if note.recorded && response.status().is_success() {
+        return response;
+    }
+    let subtype = note.subtype.unwrap_or(match method {
+        Method::POST => "create",
+        Method::PUT => "update",
+        Method::DELETE => "delete",
+        _ => "read",
+    });
+    // Without a note (a path no handler took), the path names the entity; never the query.
+    let entity = note.entity.clone().or_else(|| {
+        let p = path.trim_start_matches("/fhir").trim_matches('/');
+        (!p.is_empty()).then(|| p.to_string())
+    });
+    let row = record(
+        &note.agent,
+        "rest",
+        subtype,
+        outcome_of(status),
+        (status >= 400).then(|| status.to_string()),
+        entity,
+        note.patients.clone(),
+    );
+    match state.audit.append(row).await {
+        Ok(()) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "request refused: its access log row was not written");
+            render_error(
+                ApiError::Unavailable(
+                    "the access log cannot be written just now, so nothing is returned; try again"
+                        .into(),
+                ),
+                Format::Json,
+            )
+        }
+    }
+}

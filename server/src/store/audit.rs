@@ -1,0 +1,316 @@
+//! The access log: appending chained rows, searching them, and reading a chain back for
+//! verification.
+
+use ring::digest::{digest, SHA256};
+use sqlx::Row;
+
+use super::write::WriteTx;
+use super::{Backend, Store, StoreError};
+
+/// One access-log row as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditRecord {
+    pub id: String,
+    pub tenant_id: String,
+    /// Microseconds since the epoch.
+    pub recorded: i64,
+    /// `rest` for FHIR interactions, `login` for token grants.
+    pub type_code: String,
+    /// The interaction (`read`, `search-type`, `create`, …) or grant type.
+    pub subtype: String,
+    /// C, R, U, D or E.
+    pub action: String,
+    /// 0 success, 4 refused or failed on the caller's side, 8 failed on ours.
+    pub outcome: String,
+    pub outcome_desc: Option<String>,
+    /// `Practitioner/ID` or `Patient/ID`.
+    pub agent_user: Option<String>,
+    pub agent_client: Option<String>,
+    pub source: Option<String>,
+    pub purpose: Option<String>,
+    /// `Type/id/_history/v`, or a search as `Type?param,param` (names, never values).
+    pub entity: Option<String>,
+    /// The patients whose data the request touched.
+    pub patients: Vec<String>,
+}
+
+/// A stored row with its place in the chain.
+#[derive(Debug, Clone)]
+pub struct ChainedRecord {
+    pub seq: i64,
+    pub record: AuditRecord,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// The hash that links a row to the one before it: SHA-256 over the previous hash and every
+/// field, as a JSON array so that no field can bleed into the next.
+pub fn chain_hash(prev_hash: &str, r: &AuditRecord) -> String {
+    let fields = serde_json::json!([
+        prev_hash,
+        r.id,
+        r.tenant_id,
+        r.recorded,
+        r.type_code,
+        r.subtype,
+        r.action,
+        r.outcome,
+        r.outcome_desc,
+        r.agent_user,
+        r.agent_client,
+        r.source,
+        r.purpose,
+        r.entity,
+        r.patients.join(" "),
+    ]);
+    digest(&SHA256, fields.to_string().as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+const COLUMNS: &str = "seq, id, tenant_id, recorded, type_code, subtype, action, outcome, \
+     outcome_desc, agent_user, agent_client, source, purpose, entity, patients, prev_hash, hash";
+
+fn chained_from(r: &sqlx::any::AnyRow) -> ChainedRecord {
+    let patients: String = r.get(14);
+    ChainedRecord {
+        seq: r.get(0),
+        record: AuditRecord {
+            id: r.get(1),
+            tenant_id: r.get(2),
+            recorded: r.get(3),
+            type_code: r.get(4),
+            subtype: r.get(5),
+            action: r.get(6),
+            outcome: r.get(7),
+            outcome_desc: r.get(8),
+            agent_user: r.get(9),
+            agent_client: r.get(10),
+            source: r.get(11),
+            purpose: r.get(12),
+            entity: r.get(13),
+            patients: patients.split_whitespace().map(str::to_string).collect(),
+        },
+        prev_hash: r.get(15),
+        hash: r.get(16),
+    }
+}
+
+impl WriteTx {
+    /// Appends `records` to their tenants' chains, in this transaction: with a write, the
+    /// log row and the change commit or roll back together.
+    pub async fn append_audit(&mut self, records: &[AuditRecord]) -> Result<(), StoreError> {
+        for r in records {
+            sqlx::query(
+                "INSERT INTO audit_heads (tenant_id, last_seq, hash) VALUES ($1, 0, '') \
+                 ON CONFLICT (tenant_id) DO NOTHING",
+            )
+            .bind(&r.tenant_id)
+            .execute(&mut *self.tx)
+            .await?;
+            // SQLite runs one write transaction at a time; PostgreSQL locks the head row.
+            let lock = match self.backend {
+                Backend::Postgres => " FOR UPDATE",
+                Backend::Sqlite => "",
+            };
+            let head = sqlx::query(&format!(
+                "SELECT hash FROM audit_heads WHERE tenant_id = $1{lock}"
+            ))
+            .bind(&r.tenant_id)
+            .fetch_one(&mut *self.tx)
+            .await?;
+            let prev: String = head.get(0);
+            let hash = chain_hash(&prev, r);
+            let row = sqlx::query(
+                "INSERT INTO audit_events (id, tenant_id, recorded, type_code, subtype, action, \
+                 outcome, outcome_desc, agent_user, agent_client, source, purpose, entity, \
+                 patients, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                 RETURNING seq",
+            )
+            .bind(&r.id)
+            .bind(&r.tenant_id)
+            .bind(r.recorded)
+            .bind(&r.type_code)
+            .bind(&r.subtype)
+            .bind(&r.action)
+            .bind(&r.outcome)
+            .bind(r.outcome_desc.as_deref())
+            .bind(r.agent_user.as_deref())
+            .bind(r.agent_client.as_deref())
+            .bind(r.source.as_deref())
+            .bind(r.purpose.as_deref())
+            .bind(r.entity.as_deref())
+            .bind(r.patients.join(" "))
+            .bind(&prev)
+            .bind(&hash)
+            .fetch_one(&mut *self.tx)
+            .await?;
+            let seq: i64 = row.get(0);
+            sqlx::query("UPDATE audit_heads SET last_seq = $2, hash = $3 WHERE tenant_id = $1")
+                .bind(&r.tenant_id)
+                .bind(seq)
+                .bind(&hash)
+                .execute(&mut *self.tx)
+                .await?;
+            for p in &r.patients {
+                sqlx::query(
+                    "INSERT INTO audit_patients (tenant_id, patient_id, audit_seq) \
+                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(&r.tenant_id)
+                .bind(p)
+                .bind(seq)
+                .execute(&mut *self.tx)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What an AuditEvent search asks for; every field narrows.
+#[derive(Debug, Default, Clone)]
+pub struct AuditQuery {
+    pub tenant_id: String,
+    pub patients: Option<Vec<String>>,
+    pub agents: Option<Vec<String>>,
+    pub actions: Option<Vec<String>>,
+    /// `recorded >= since` and `recorded < until`, in microseconds.
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub id: Option<String>,
+    /// Rows before this `seq` (newest first paging).
+    pub before_seq: Option<i64>,
+    pub limit: i64,
+}
+
+impl Store {
+    /// Matching rows, newest first.
+    pub async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<ChainedRecord>, StoreError> {
+        let (clause, binds) = audit_where(q);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_events e WHERE {clause} ORDER BY e.seq DESC LIMIT {}",
+            q.limit.max(0)
+        );
+        let mut query = sqlx::query(&sql);
+        for b in &binds {
+            query = match b {
+                Bind::Text(t) => query.bind(t.clone()),
+                Bind::Int(i) => query.bind(*i),
+            };
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        Ok(rows.iter().map(chained_from).collect())
+    }
+
+    pub async fn count_audit(&self, q: &AuditQuery) -> Result<i64, StoreError> {
+        let mut q = q.clone();
+        q.before_seq = None;
+        let (clause, binds) = audit_where(&q);
+        let sql = format!("SELECT COUNT(*) FROM audit_events e WHERE {clause}");
+        let mut query = sqlx::query(&sql);
+        for b in &binds {
+            query = match b {
+                Bind::Text(t) => query.bind(t.clone()),
+                Bind::Int(i) => query.bind(*i),
+            };
+        }
+        Ok(query.fetch_one(self.pool()).await?.get(0))
+    }
+
+    /// A tenant's chain in order, `batch` rows from `after_seq` on.
+    pub async fn audit_chain(
+        &self,
+        tenant_id: &str,
+        after_seq: i64,
+        batch: i64,
+    ) -> Result<Vec<ChainedRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM audit_events WHERE tenant_id = $1 AND seq > $2 \
+             ORDER BY seq LIMIT $3"
+        ))
+        .bind(tenant_id)
+        .bind(after_seq)
+        .bind(batch)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.iter().map(chained_from).collect())
+    }
+
+    /// The end of a tenant's chain: the last row's `seq` and hash.
+    pub async fn audit_head(&self, tenant_id: &str) -> Result<Option<(i64, String)>, StoreError> {
+        let row = sqlx::query("SELECT last_seq, hash FROM audit_heads WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| (r.get(0), r.get(1))))
+    }
+
+    /// Every tenant id that has a chain (the empty one included).
+    pub async fn audit_tenants(&self) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query("SELECT tenant_id FROM audit_heads ORDER BY tenant_id")
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+}
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+fn audit_where(q: &AuditQuery) -> (String, Vec<Bind>) {
+    let mut clauses = vec!["e.tenant_id = $1".to_string()];
+    let mut binds = vec![Bind::Text(q.tenant_id.clone())];
+    let placeholders = |values: &[String], binds: &mut Vec<Bind>| {
+        values
+            .iter()
+            .map(|v| {
+                binds.push(Bind::Text(v.clone()));
+                format!("${}", binds.len())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if let Some(patients) = q.patients.as_ref().filter(|v| !v.is_empty()) {
+        let list = placeholders(patients, &mut binds);
+        clauses.push(format!(
+            "e.seq IN (SELECT audit_seq FROM audit_patients \
+             WHERE tenant_id = $1 AND patient_id IN ({list}))"
+        ));
+    }
+    if let Some(agents) = q.agents.as_ref().filter(|v| !v.is_empty()) {
+        let list = placeholders(agents, &mut binds);
+        clauses.push(format!("e.agent_user IN ({list})"));
+    }
+    if let Some(actions) = q.actions.as_ref().filter(|v| !v.is_empty()) {
+        let list = placeholders(actions, &mut binds);
+        clauses.push(format!("e.action IN ({list})"));
+    }
+    if let Some(id) = &q.id {
+        let list = placeholders(std::slice::from_ref(id), &mut binds);
+        clauses.push(format!("e.id IN ({list})"));
+    }
+    for (bound, op) in [(q.since, ">="), (q.until, "<")] {
+        if let Some(v) = bound {
+            binds.push(Bind::Int(v));
+            clauses.push(format!("e.recorded {op} ${}", binds.len()));
+        }
+    }
+    if let Some(seq) = q.before_seq {
+        binds.push(Bind::Int(seq));
+        clauses.push(format!("e.seq < ${}", binds.len()));
+    }
+    // An empty list matches nothing.
+    let empty = [&q.patients, &q.agents, &q.actions]
+        .iter()
+        .any(|l| l.as_ref().is_some_and(Vec::is_empty));
+    if empty {
+        clauses.push("1 = 0".into());
+    }
+    (clauses.join(" AND "), binds)
+}
