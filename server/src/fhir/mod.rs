@@ -259,6 +259,7 @@ pub fn router(state: AppState) -> Router {
             get(crate::auth::discovery::smart_configuration),
         )
         .route("/_history", get(history::system))
+        .route("/Patient/{id}/$everything", get(everything::handle))
         .route("/AuditEvent", get(audit_event::search))
         .route("/AuditEvent/{id}", get(audit_event::read))
         .route("/{type}", get(search::get).post(create::handle))

@@ -8,6 +8,7 @@ mod capability;
 mod clinical_examples;
 mod communication;
 mod errors;
+mod everything;
 mod external_issuers;
 mod formats;
 mod import;
