@@ -55,6 +55,25 @@ pub fn synthetic_fnr(day: u32, month: u32, year2: u32, individual: u32) -> Optio
     Some(format!("{base}{k1}{k2}"))
 }
 
+/// The national identity numbers and full names of the demo patients: what must never
+/// show up in a log.
+pub fn demo_identities() -> Vec<(String, String)> {
+    demo_patients(DEMO_PATIENTS)
+        .into_iter()
+        .map(|p| {
+            let fnr = p.national_id.map(|n| n.value).unwrap_or_default();
+            let name = format!(
+                "{} {}",
+                p.given_names.unwrap_or_default(),
+                p.family_name.unwrap_or_default()
+            );
+            (fnr, name)
+        })
+        .collect()
+}
+
+const DEMO_PATIENTS: usize = 24;
+
 fn demo_patients(count: usize) -> Vec<PatientRecord> {
     let mut out = Vec::new();
     let mut individual = 400;
@@ -160,7 +179,7 @@ pub async fn load_if_empty(store: &Store, tenant: &Tenant) -> Result<(), WriteEr
         )
         .await?;
     }
-    for (n, record) in demo_patients(24).into_iter().enumerate() {
+    for (n, record) in demo_patients(DEMO_PATIENTS).into_iter().enumerate() {
         let patient_id = format!("demo-patient-{n}");
         put(
             ServedType::Patient,
@@ -312,7 +331,7 @@ mod tests {
 
     #[test]
     fn synthetic_numbers_pass_the_national_check() {
-        for p in demo_patients(24) {
+        for p in demo_patients(DEMO_PATIENTS) {
             let id = p.national_id.unwrap();
             let checked =
                 helsebro_profiles::identifiers::check_person_number(&id.value, true).unwrap();

@@ -120,7 +120,35 @@ pub async fn start(backend: Backend) -> TestServer {
     start_with(backend, Options::default()).await
 }
 
+/// Where this test process writes the server's logs, for the log scan that follows a full
+/// run (`tests/tests/log_scan.rs`).
+pub fn log_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-logs")
+}
+
+static LOGGING: std::sync::Once = std::sync::Once::new();
+
+/// Sends the servers' logs (as `serve` would write them, and more: debug for Helsebro and
+/// its HTTP layer) to a file of this process.
+fn log_to_file() {
+    LOGGING.call_once(|| {
+        let dir = log_dir();
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("blackbox-{}.log", std::process::id()));
+        if let Ok(file) = std::fs::File::create(path) {
+            let _ = tracing_subscriber::fmt()
+                .with_writer(std::sync::Mutex::new(file))
+                .with_ansi(false)
+                .with_env_filter(tracing_subscriber::EnvFilter::new(
+                    "info,helsebro=debug,tower_http=debug",
+                ))
+                .try_init();
+        }
+    });
+}
+
 pub async fn start_with(backend: Backend, options: Options) -> TestServer {
+    log_to_file();
     let (database_url, dir) = fresh_database(backend).await;
     start_on(backend, database_url, dir, options).await
 }

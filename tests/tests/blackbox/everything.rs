@@ -126,4 +126,23 @@ async fn the_whole_record_in_pages(s: TestServer) {
             .any(|x| x["what"]["reference"] == format!("Patient/{patient}/$everything"))));
 }
 
-on_both_backends_with_demo!(the_whole_record_in_pages);
+/// Clients may still put a national identity number or a name in a URL; the request log
+/// keeps paths only, which the log scan after a full run (`log_scan.rs`) checks with these
+/// very requests.
+async fn identifiers_in_urls_stay_out_of_the_logs(s: TestServer) {
+    let (fnr, name) = helsebro::demo::demo_identities().remove(0);
+    let by_number = format!("Patient?identifier=urn:oid:2.16.578.1.12.4.1.4.1|{fnr}");
+    let found = json_with_status(s.get(&by_number).await, 200).await;
+    assert_eq!(found["entry"][0]["resource"]["id"], "demo-patient-0");
+    let (given, family) = name.split_once(' ').unwrap();
+    let by_name = format!("Patient?given={given}&family={family}");
+    let found = json_with_status(s.get(&by_name).await, 200).await;
+    assert!(found["entry"].as_array().is_some_and(|e| !e.is_empty()));
+    // A whole name in one parameter (it matches no single name part, but is in the URL).
+    assert_eq!(s.get(&format!("Patient?name={name}")).await.status(), 200);
+}
+
+on_both_backends_with_demo!(
+    the_whole_record_in_pages,
+    identifiers_in_urls_stay_out_of_the_logs
+);
