@@ -119,6 +119,18 @@ enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+    /// Erase a patient on the controller's request: every record and version of the
+    /// patient's compartment; the access log keeps a row of the erasure, without content.
+    Erase {
+        #[command(flatten)]
+        db: Database,
+        /// The Patient id.
+        #[arg(long)]
+        patient: String,
+        /// The tenant's organisation number (default: the server's default tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+    },
     /// The access log.
     Audit {
         #[command(subcommand)]
@@ -365,6 +377,44 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             .await
             .map_err(|e| e.to_string())?;
             println!("{url}");
+        }
+        Command::Erase {
+            db,
+            patient,
+            tenant,
+        } => {
+            let state = open_state(db.url).await?;
+            let tenant = tenant_named(&state, tenant).await?;
+            let agent = helsebro::audit::Agent {
+                tenant_id: tenant.id.clone(),
+                client_id: Some(helsebro::auth::tokens::OPERATOR_CLIENT.into()),
+                user: None,
+                source: None,
+            };
+            let row = helsebro::audit::record(
+                &agent,
+                "rest",
+                "operation",
+                "0",
+                None,
+                Some(format!("Patient/{patient}/$erase")),
+                Some(patient.clone()),
+            );
+            match state
+                .store
+                .erase_patient(&tenant.id, &patient, &row)
+                .await?
+            {
+                Some(e) => println!(
+                    "Patient/{patient} erased: {} resources and {} versions removed",
+                    e.resources, e.versions
+                ),
+                None => {
+                    return Err(
+                        format!("no Patient/{patient} in tenant {}", tenant.org_number).into(),
+                    )
+                }
+            }
         }
         Command::Audit {
             command: AuditCommand::Verify { db, tenant },

@@ -260,6 +260,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/_history", get(history::system))
         .route("/Patient/{id}/$everything", get(everything::handle))
+        .route("/Patient/{id}/$erase", post(erase::handle))
         .route("/AuditEvent", get(audit_event::search))
         .route("/AuditEvent/{id}", get(audit_event::read))
         .route("/{type}", get(search::get).post(create::handle))

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod authorizations;
 pub mod care;
 pub mod clients;
+pub mod erasure;
 mod error;
 pub mod history;
 pub mod issuers;
@@ -79,11 +80,12 @@ impl Store {
                             // The default 2 MB page cache makes every index insert a disk
                             // read once the database outgrows it (a million observations
                             // is 4 GB); 64 MB a connection keeps the index upper levels
-                            // in memory.
+                            // in memory. Deleted content is overwritten, so that an erased
+                            // patient leaves nothing in free pages of the file.
                             conn.execute(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                                 PRAGMA cache_size = -65536;",
+                                 PRAGMA cache_size = -65536; PRAGMA secure_delete = ON;",
                             )
                             .await?;
                             Ok(())

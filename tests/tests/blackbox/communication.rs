@@ -21,7 +21,7 @@ fn category(code: &str, display: &str) -> Value {
 }
 
 /// A completed message about `patient` from `sender` to `recipient` (references).
-fn message(patient: &str, sender: &str, recipient: &str, text: &str) -> Value {
+pub fn message(patient: &str, sender: &str, recipient: &str, text: &str) -> Value {
     json!({
         "resourceType": "Communication",
         "meta": {"profile": [PROFILE]},

@@ -4,6 +4,7 @@ pub mod audit_event;
 pub mod capabilities;
 pub mod create;
 pub mod delete;
+pub mod erase;
 pub mod everything;
 pub mod history;
 pub mod read;

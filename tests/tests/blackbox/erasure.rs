@@ -1,0 +1,185 @@
+//! Erasure of a patient on the controller's request: nothing of the erased content is left
+//! in any table (and, on SQLite, in the database file), the access log keeps its rows and
+//! the erasure's own, and only the tenant's administrator may ask.
+
+use helsebro_blackbox::{json_with_status, on_both_backends_with_demo, Backend, TestServer};
+use serde_json::json;
+use sqlx::Row;
+
+const PATIENT: &str = "demo-patient-0";
+const NAME: &str = "Slettemarka";
+const TEXT: &str = "Denne meldingen skal ikke finnes etter slettingen";
+
+/// Every row of every table as text.
+pub async fn dump(s: &TestServer) -> String {
+    let pool = s.state.store.pool();
+    let mut out = String::new();
+    match s.backend {
+        Backend::Sqlite => {
+            let tables: Vec<String> =
+                sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table'")
+                    .fetch_all(pool)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+            for t in tables {
+                let columns: Vec<String> =
+                    sqlx::query(&format!("SELECT name FROM pragma_table_info('{t}')"))
+                        .fetch_all(pool)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.get(0))
+                        .collect();
+                let row = columns
+                    .iter()
+                    .map(|c| format!("quote(\"{c}\")"))
+                    .collect::<Vec<_>>()
+                    .join(" || '|' || ");
+                let rows = sqlx::query(&format!("SELECT {row} FROM \"{t}\""))
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+                for r in rows {
+                    out.push_str(&r.get::<String, _>(0));
+                    out.push('\n');
+                }
+            }
+        }
+        Backend::Postgres => {
+            let tables: Vec<String> =
+                sqlx::query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+                    .fetch_all(pool)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+            for t in tables {
+                let rows = sqlx::query(&format!("SELECT t::text FROM \"{t}\" t"))
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+                for r in rows {
+                    out.push_str(&r.get::<String, _>(0));
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether any of `secrets` is in the SQLite database file or its write-ahead log.
+pub fn in_sqlite_files(s: &TestServer, secrets: &[&str]) -> Option<String> {
+    let path = s.database_url.trim_start_matches("sqlite://").to_string();
+    for file in [path.clone(), format!("{path}-wal")] {
+        let Ok(bytes) = std::fs::read(&file) else {
+            continue;
+        };
+        for secret in secrets {
+            if let Some(at) = bytes
+                .windows(secret.len())
+                .position(|w| w == secret.as_bytes())
+            {
+                let around = String::from_utf8_lossy(
+                    &bytes[at.saturating_sub(300)..(at + 100).min(bytes.len())],
+                )
+                .into_owned();
+                return Some(format!(
+                    "{secret} in {file} at {at} (page {}): {around}",
+                    at / 4096
+                ));
+            }
+        }
+    }
+    None
+}
+
+async fn erasure_leaves_no_trace_of_the_content(s: TestServer) {
+    let (fnr, _) = helsebro::demo::demo_identities().remove(0);
+    let secrets = [fnr.as_str(), NAME, TEXT];
+    // A correction (a new version) and a message, so that history and free text count.
+    let mut patient = json_with_status(s.get(&format!("Patient/{PATIENT}")).await, 200).await;
+    patient["name"][0]["family"] = json!(NAME);
+    let r = s.put_json(&format!("Patient/{PATIENT}"), &patient).await;
+    assert_eq!(r.status(), 200);
+    s.create(&crate::communication::message(
+        PATIENT,
+        "Practitioner/demo-practitioner-0",
+        &format!("Patient/{PATIENT}"),
+        TEXT,
+    ))
+    .await;
+    let before = dump(&s).await;
+    for secret in secrets {
+        assert!(
+            before.contains(secret),
+            "{secret} is in the database before"
+        );
+    }
+    let log_url = format!("AuditEvent?patient={PATIENT}&_count=1000");
+    let log_before = json_with_status(s.get(&log_url).await, 200).await["total"]
+        .as_i64()
+        .unwrap();
+
+    // Only the tenant's administrator may erase.
+    let erase_url = s.url(&format!("Patient/{PATIENT}/$erase"));
+    for scope in ["system/*.rs", "patient/*.cruds"] {
+        let c = s.client_with(&s.token(scope, Some(PATIENT)).await);
+        let r = c.post(&erase_url).send().await.unwrap();
+        assert_eq!(r.status(), 403, "{scope}");
+    }
+    let r = s.client.post(&erase_url).send().await.unwrap();
+    let outcome = json_with_status(r, 200).await;
+    assert!(outcome["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap()
+        .contains("erased"));
+    let again = s.client.post(&erase_url).send().await.unwrap();
+    assert_eq!(again.status(), 404);
+
+    // Gone from the API, history included.
+    assert_eq!(s.get(&format!("Patient/{PATIENT}")).await.status(), 404);
+    assert_eq!(
+        s.get(&format!("Patient/{PATIENT}/_history")).await.status(),
+        404
+    );
+    let left = json_with_status(
+        s.get(&format!("Observation?patient={PATIENT}&_total=accurate"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(left["total"], 0);
+    // Gone from every table, and from the SQLite file and its write-ahead log.
+    let after = dump(&s).await;
+    for secret in secrets {
+        assert!(!after.contains(secret), "{secret} is still in the database");
+    }
+    if s.backend == Backend::Sqlite {
+        assert_eq!(in_sqlite_files(&s, &secrets), None);
+    }
+    // The access log keeps its rows, and the erasure's; the chain is unbroken.
+    let log = json_with_status(s.get(&log_url).await, 200).await;
+    assert!(log["total"].as_i64().unwrap() > log_before);
+    let erasure = format!("Patient/{PATIENT}/$erase");
+    assert!(log["entry"].as_array().unwrap().iter().any(|e| {
+        e["resource"]["entity"]
+            .as_array()
+            .is_some_and(|x| x.iter().any(|x| x["what"]["reference"] == erasure.as_str()))
+    }));
+    let verdict = helsebro::audit::verify::verify_tenant(&s.state.store, &s.state.tenant.id)
+        .await
+        .unwrap();
+    assert!(
+        matches!(verdict, helsebro::audit::verify::ChainState::Intact { .. }),
+        "{verdict:?}"
+    );
+    // The other patients are untouched.
+    assert_eq!(s.get("Patient/demo-patient-1").await.status(), 200);
+}
+
+on_both_backends_with_demo!(erasure_leaves_no_trace_of_the_content);
