@@ -146,6 +146,7 @@ fn prepare_id_token_key(state: &AppState) {
 pub async fn serve(listener: TcpListener, config: Config) -> Result<(), AppError> {
     let state = state(config).await?;
     prepare_id_token_key(&state);
+    crate::retention::schedule(state.store.clone());
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -163,6 +164,7 @@ pub async fn serve_tls(
 ) -> Result<(), AppError> {
     let state = state(config).await?;
     prepare_id_token_key(&state);
+    crate::retention::schedule(state.store.clone());
     let handle = axum_server::Handle::new();
     let stopping = handle.clone();
     tokio::spawn(async move {

@@ -131,6 +131,11 @@ enum Command {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// How long the access log and delivery metadata are kept.
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// The access log.
     Audit {
         #[command(subcommand)]
@@ -181,6 +186,26 @@ enum ClientCommand {
         /// The tenant's organisation number (default: the server's default tenant).
         #[arg(long)]
         tenant: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Set a tenant's retention in days; refused below the legal minimums.
+    Set {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        tenant: Option<String>,
+        #[arg(long)]
+        audit_days: i64,
+        #[arg(long)]
+        delivery_days: i64,
+    },
+    /// Apply every tenant's retention now (the server does it daily).
+    Apply {
+        #[command(flatten)]
+        db: Database,
     },
 }
 
@@ -415,6 +440,31 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     )
                 }
             }
+        }
+        Command::Retention {
+            command:
+                RetentionCommand::Set {
+                    db,
+                    tenant,
+                    audit_days,
+                    delivery_days,
+                },
+        } => {
+            let state = open_state(db.url).await?;
+            let tenant = tenant_named(&state, tenant).await?;
+            let days = helsebro::store::retention::RetentionDays {
+                audit: audit_days,
+                delivery: delivery_days,
+            };
+            helsebro::retention::set(&state.store, &tenant.id, days).await?;
+        }
+        Command::Retention {
+            command: RetentionCommand::Apply { db },
+        } => {
+            let state = open_state(db.url).await?;
+            let removed =
+                helsebro::retention::apply(&state.store, helsebro::store::now_micros()).await?;
+            println!("{removed} access-log rows past retention removed");
         }
         Command::Audit {
             command: AuditCommand::Verify { db, tenant },

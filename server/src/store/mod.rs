@@ -15,6 +15,7 @@ pub mod history;
 pub mod issuers;
 pub mod records;
 pub mod resources;
+pub mod retention;
 pub mod saved_searches;
 pub mod search;
 pub mod sql;

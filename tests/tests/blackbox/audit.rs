@@ -393,7 +393,65 @@ async fn the_chain_check_finds_an_edited_or_removed_row(s: TestServer) {
     }
 }
 
+async fn retention_keeps_at_least_the_legal_minimum(s: TestServer) {
+    use helsebro::retention::{apply, set, MINIMUM};
+    use helsebro::store::retention::RetentionDays;
+    put(
+        &s,
+        "Patient/p1",
+        json!({"resourceType": "Patient", "id": "p1"}),
+    )
+    .await;
+    assert_eq!(s.get("Patient/p1").await.status(), 200);
+    let store = &s.state.store;
+    let tenant = s.state.tenant.id.clone();
+    let below = RetentionDays {
+        audit: MINIMUM.audit - 1,
+        delivery: MINIMUM.delivery,
+    };
+    assert!(set(store, &tenant, below).await.is_err());
+    let longer = RetentionDays {
+        audit: MINIMUM.audit + 365,
+        delivery: MINIMUM.delivery,
+    };
+    set(store, &tenant, longer).await.unwrap();
+    let now = helsebro::store::now_micros();
+    let day = 24 * 3600 * 1_000_000i64;
+    // Within the retention nothing goes.
+    assert_eq!(apply(store, now + MINIMUM.audit * day).await.unwrap(), 0);
+    let rows = log(&s, "").await.len();
+    assert!(rows >= 2);
+    // Past it the old rows go, and what remains (and follows) still verifies.
+    let removed = apply(store, now + (longer.audit + 1) * day).await.unwrap();
+    assert!(removed >= rows as u64, "{removed}");
+    assert!(matches!(
+        verify_tenant(store, &tenant).await.unwrap(),
+        ChainState::Intact { rows: 0 }
+    ));
+    assert_eq!(s.get("Patient/p1").await.status(), 200);
+    assert!(matches!(
+        verify_tenant(store, &tenant).await.unwrap(),
+        ChainState::Intact { rows: 1 }
+    ));
+    // A removed first row is still caught after retention.
+    let first: i64 = sqlx::query_scalar("SELECT MIN(seq) FROM audit_events WHERE tenant_id = $1")
+        .bind(&tenant)
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_events WHERE seq = $1")
+        .bind(first)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert!(matches!(
+        verify_tenant(store, &tenant).await.unwrap(),
+        ChainState::Broken { .. }
+    ));
+}
+
 on_both_backends!(
+    retention_keeps_at_least_the_legal_minimum,
     every_interaction_leaves_a_row,
     patients_see_exactly_their_own_access_log,
     the_auditor_searches_by_agent_date_and_action,
