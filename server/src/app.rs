@@ -28,11 +28,14 @@ pub enum AppError {
     Keys(#[from] KeyError),
     #[error(transparent)]
     Upstream(#[from] auth::upstream::UpstreamError),
+    #[error("master key: {0}")]
+    MasterKey(String),
 }
 
 /// Opens storage, ensures the default tenant and (with `--demo`) the demo data.
 pub async fn state(config: Config) -> Result<AppState, AppError> {
-    let store = Store::open(&config.database_url).await?;
+    let master = crate::master_key::resolve(&config).map_err(AppError::MasterKey)?;
+    let store = Store::open(&config.database_url, &master).await?;
     let is_test = config.default_tenant_is_test || config.demo;
     let mut tenant = store
         .ensure_tenant(&NewTenant {

@@ -1,7 +1,7 @@
 use std::net::SocketAddr;
 
 /// Everything a running server needs to know; built from the command line and `HELSEBRO_*`.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Config {
     pub listen: SocketAddr,
     /// `sqlite://PATH` or `postgres://…`.
@@ -16,6 +16,8 @@ pub struct Config {
     /// The OpenID Connect provider practitioners sign in with; without it, only the demo
     /// sign-in exists (and only with `demo`).
     pub upstream: Option<crate::auth::upstream::UpstreamConfig>,
+    /// The master key, when given directly (tests); otherwise see `master_key::resolve`.
+    pub master_key: Option<crate::store::crypto::MasterKey>,
 }
 
 impl Config {
@@ -28,6 +30,7 @@ impl Config {
             max_body_bytes: 4 * 1024 * 1024,
             default_tenant_is_test: false,
             upstream: None,
+            master_key: None,
         }
     }
 

@@ -308,6 +308,15 @@ async fn load_patient_history(
         None,
     )
     .await?;
+    // Journal notes are sealed with the tenant's key, title and text alike.
+    let store = path.store;
+    let title = store.seal(&tenant.id, "Oppfølging hjemmemålinger").await?;
+    let text = store
+        .seal(
+            &tenant.id,
+            "Pasienten måler blodtrykk og puls daglig. Verdiene er stabile; fortsetter oppfølging.",
+        )
+        .await?;
     sqlx::query(
         "INSERT INTO journal_notes (tenant_id, id, version, patient_id, author_id, title, text, status, written_at) \
          VALUES ($1, $2, 1, $3, $4, $5, $6, 'final', $7)",
@@ -316,8 +325,8 @@ async fn load_patient_history(
     .bind(format!("demo-note-{n}"))
     .bind(patient_id)
     .bind(format!("demo-practitioner-{}", n % 3))
-    .bind("Oppfølging hjemmemålinger")
-    .bind("Pasienten måler blodtrykk og puls daglig. Verdiene er stabile; fortsetter oppfølging.")
+    .bind(title)
+    .bind(text)
     .bind(crate::store::now_micros())
     .execute(path.store.pool())
     .await

@@ -136,6 +136,11 @@ enum Command {
         #[command(subcommand)]
         command: RetentionCommand,
     },
+    /// The tenants' encryption keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// The access log.
     Audit {
         #[command(subcommand)]
@@ -206,6 +211,18 @@ enum RetentionCommand {
     Apply {
         #[command(flatten)]
         db: Database,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Rotate a tenant's data key (every tenant's without --tenant) and re-seal its
+    /// national identity numbers, messages, journal notes and resources with the new one.
+    Rotate {
+        #[command(flatten)]
+        db: Database,
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -466,6 +483,28 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 helsebro::retention::apply(&state.store, helsebro::store::now_micros()).await?;
             println!("{removed} access-log rows past retention removed");
         }
+        Command::Keys {
+            command: KeysCommand::Rotate { db, tenant },
+        } => {
+            let state = open_state(db.url).await?;
+            let tenants = match tenant {
+                Some(org) => vec![tenant_named(&state, Some(org)).await?],
+                None => {
+                    let mut all = Vec::new();
+                    for id in state.store.tenant_ids().await? {
+                        all.extend(state.store.tenant(&id).await?);
+                    }
+                    all
+                }
+            };
+            for t in tenants {
+                let (version, resealed) = state.store.rotate_tenant_key(&t.id).await?;
+                println!(
+                    "{}: key version {version}, {resealed} values re-sealed",
+                    t.org_number
+                );
+            }
+        }
         Command::Audit {
             command: AuditCommand::Verify { db, tenant },
         } => {
@@ -522,7 +561,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             println!("trusted {issuer}");
         }
         Command::Migrate { database } => {
-            Store::open(&database).await?;
+            Store::connect(&database).await?.migrate().await?;
             println!("migrations applied");
         }
     }

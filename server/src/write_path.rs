@@ -82,7 +82,7 @@ impl WritePath<'_> {
         let mut tx = self.store.begin_write().await?;
         if let Some(cond) = condition {
             tx.lock_key(&cond.key).await?;
-            let found = tx.search_in_tx(&cond.sql).await?;
+            let found = tx.search_in_tx(&self.tenant.id, &cond.sql).await?;
             match found.as_slice() {
                 [] => {}
                 [(_, json)] => {

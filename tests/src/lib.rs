@@ -120,6 +120,12 @@ pub async fn start(backend: Backend) -> TestServer {
     start_with(backend, Options::default()).await
 }
 
+/// The master key of a test database: one per database, the same for a restart on it.
+pub fn master_key_for(database_url: &str) -> helsebro::store::crypto::MasterKey {
+    let digest = ring::digest::digest(&ring::digest::SHA256, database_url.as_bytes());
+    helsebro::store::crypto::MasterKey(digest.as_ref().try_into().expect("32 bytes"))
+}
+
 /// Where this test process writes the server's logs, for the log scan that follows a full
 /// run (`tests/tests/log_scan.rs`).
 pub fn log_dir() -> std::path::PathBuf {
@@ -181,6 +187,7 @@ pub async fn start_on(
     config.default_tenant_is_test = options.test_tenant;
     config.demo = options.demo;
     config.upstream = options.upstream.clone();
+    config.master_key = Some(master_key_for(&database_url));
     if let Some(max) = options.max_body_bytes {
         config.max_body_bytes = max;
     }

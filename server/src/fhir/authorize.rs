@@ -50,10 +50,12 @@ impl Ctx {
         let mut pairs = vec![("_id".to_string(), id.to_string())];
         pairs.extend(reach.only.iter().cloned());
         let search = params::parse(served.def(), &pairs, true)?;
+        let hasher = self.search_hasher().await?;
         let scope = Scope {
             tenant_id: &self.tenant().id,
             resource_type: served.name(),
             base_url: self.base(),
+            hasher: &hasher,
         };
         let n = self
             .state

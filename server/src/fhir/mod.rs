@@ -183,6 +183,11 @@ impl Ctx {
         }
     }
 
+    /// The tenant's keyed hash for national identity numbers in searches.
+    pub async fn search_hasher(&self) -> Result<crate::store::crypto::SearchHasher, ApiError> {
+        Ok(self.state.store.search_hasher(&self.tenant().id).await?)
+    }
+
     pub fn base(&self) -> &str {
         &self.state.config.base_url
     }

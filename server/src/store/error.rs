@@ -9,6 +9,10 @@ pub enum StoreError {
     /// Another writer changed the same resource at the same time.
     #[error("the resource was changed concurrently")]
     Conflict,
+    /// A key is missing or does not open what it should: the master key is wrong, or a
+    /// sealed value was tampered with.
+    #[error("encryption at rest: {0}")]
+    Crypto(String),
 }
 
 impl StoreError {

@@ -54,14 +54,18 @@ impl Store {
         sql.append(&q.filter(true));
         sql.push(" ORDER BY seq DESC LIMIT ").int(count);
         let rows = sql.query().fetch_all(self.pool()).await?;
-        Ok(rows
-            .iter()
-            .map(|r| HistoryEntry {
-                version: version_from_row(r),
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut version = version_from_row(r);
+            // A system history spans no other tenant: the query is the tenant's.
+            version.json = self.unseal_opt(q.tenant_id, version.json).await?;
+            out.push(HistoryEntry {
+                version,
                 method: r.get(5),
                 created: super::flag(r, 7),
-            })
-            .collect())
+            });
+        }
+        Ok(out)
     }
 
     pub async fn history_total(&self, q: &HistoryQuery<'_>) -> Result<i64, StoreError> {

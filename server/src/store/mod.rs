@@ -9,11 +9,13 @@ pub mod auth;
 pub mod authorizations;
 pub mod care;
 pub mod clients;
+pub mod crypto;
 pub mod erasure;
 mod error;
 pub mod history;
 pub mod issuers;
 pub mod records;
+pub mod reseal;
 pub mod resources;
 pub mod retention;
 pub mod saved_searches;
@@ -43,16 +45,23 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     write_lock: Arc<tokio::sync::Mutex<()>>,
+    crypto: Arc<crypto::Crypto>,
 }
 
 impl Store {
-    /// Connects and applies pending migrations. A missing SQLite file is created.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let store = Self::connect(url).await?;
+    /// Connects, applies pending migrations and loads every tenant's keys with `master`.
+    /// A missing SQLite file is created.
+    pub async fn open(url: &str, master: &crypto::MasterKey) -> Result<Self, StoreError> {
+        let mut store = Self::connect(url).await?;
+        store.crypto = Arc::new(crypto::Crypto::new(Some(master)));
         store.migrate().await?;
+        for tenant in store.tenant_ids().await? {
+            store.ensure_tenant_keys(&tenant).await?;
+        }
         Ok(store)
     }
 
+    /// Connects without keys: enough to migrate or analyze, not to read sealed data.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let (backend, url) = if url.starts_with("sqlite:") {
@@ -117,6 +126,7 @@ impl Store {
             pool,
             backend,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            crypto: Arc::new(crypto::Crypto::new(None)),
         })
     }
 

@@ -153,6 +153,13 @@ pub fn medication_plan_columns(r: &MedicationPlanRecord) -> Columns {
     ]
 }
 
+/// Record columns sealed with the tenant's key: national identity numbers and free text.
+const SEALED_COLUMNS: &[(&str, &str)] = &[
+    ("patients", "national_id"),
+    ("practitioners", "national_id"),
+    ("messages", "text"),
+];
+
 impl WriteTx {
     /// Inserts or replaces the records `(tenant_id, id)` of `table` and clears their deleted
     /// marks. Every row lists the same columns. `table` and the column names come from this
@@ -189,7 +196,13 @@ impl WriteTx {
                     sql.push(", ");
                 }
                 sql.push("(").text(tenant_id).push(", ").text(id);
-                for (_, arg) in columns {
+                for (name, arg) in columns {
+                    let arg = match arg {
+                        Arg::Text(plain) if SEALED_COLUMNS.contains(&(table, name)) => {
+                            Arg::Text(self.store.seal(tenant_id, &plain).await?)
+                        }
+                        other => other,
+                    };
                     sql.push(", ").bind(arg);
                 }
                 sql.push(", FALSE)");

@@ -61,7 +61,11 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push((r.get(0), self.unseal(tenant_id, r.get(1)).await?));
+        }
+        Ok(out)
     }
 
     pub async fn read_current(
@@ -79,7 +83,23 @@ impl Store {
         .bind(id)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.as_ref().map(current_from_row))
+        self.unsealed(tenant_id, row.as_ref().map(current_from_row))
+            .await
+    }
+
+    /// `v` with its JSON opened.
+    pub(super) async fn unsealed(
+        &self,
+        tenant_id: &str,
+        v: Option<StoredVersion>,
+    ) -> Result<Option<StoredVersion>, StoreError> {
+        match v {
+            Some(mut v) => {
+                v.json = self.unseal_opt(tenant_id, v.json).await?;
+                Ok(Some(v))
+            }
+            None => Ok(None),
+        }
     }
 
     pub async fn read_version(
@@ -100,6 +120,7 @@ impl Store {
         .bind(version)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.as_ref().map(version_from_row))
+        self.unsealed(tenant_id, row.as_ref().map(version_from_row))
+            .await
     }
 }

@@ -20,6 +20,13 @@ impl Store {
             .execute(self.pool())
             .await?;
         let id = uuid::Uuid::new_v4().simple().to_string();
+        // The parameters may hold a national identity number: sealed like the records.
+        let sealed = self
+            .seal(
+                tenant_id,
+                &serde_json::to_string(params).expect("pairs serialize"),
+            )
+            .await?;
         sqlx::query(
             "INSERT INTO saved_searches (id, tenant_id, resource_type, params, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -27,7 +34,7 @@ impl Store {
         .bind(&id)
         .bind(tenant_id)
         .bind(resource_type)
-        .bind(serde_json::to_string(params).expect("pairs serialize"))
+        .bind(sealed)
         .bind(now)
         .execute(self.pool())
         .await?;
@@ -50,6 +57,8 @@ impl Store {
         .bind(now_micros() - LIFETIME_MICROS)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.and_then(|r| serde_json::from_str(&r.get::<String, _>(0)).ok()))
+        let Some(row) = row else { return Ok(None) };
+        let params = self.unseal(tenant_id, row.get(0)).await?;
+        Ok(serde_json::from_str(&params).ok())
     }
 }

@@ -13,16 +13,17 @@ pub struct Match {
 }
 
 impl Store {
-    /// `sql` selects `seq, json` in page order.
-    pub async fn search_page(&self, sql: &Sql) -> Result<Vec<Match>, StoreError> {
+    /// `sql` selects `seq, json` of `tenant_id`'s resources in page order.
+    pub async fn search_page(&self, tenant_id: &str, sql: &Sql) -> Result<Vec<Match>, StoreError> {
         let rows = sql.query().fetch_all(self.pool()).await?;
-        Ok(rows
-            .iter()
-            .map(|r| Match {
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push(Match {
                 seq: r.get(0),
-                json: r.get(1),
-            })
-            .collect())
+                json: self.unseal(tenant_id, r.get(1)).await?,
+            });
+        }
+        Ok(out)
     }
 
     /// `sql` selects a single count.

@@ -30,6 +30,7 @@ impl Store {
         .bind(now_micros())
         .execute(self.pool())
         .await?;
+        self.ensure_tenant_keys(t.id).await?;
         self.tenant(t.id).await?.ok_or(StoreError::Conflict)
     }
 

@@ -14,6 +14,8 @@ use super::{Backend, Store, StoreError};
 pub struct WriteTx {
     pub(super) tx: Transaction<'static, Any>,
     pub(super) backend: Backend,
+    /// For the tenant keys that seal what is written.
+    pub(super) store: Store,
     // SQLite: held until commit so that only one write transaction runs at a time.
     _sqlite_writer: Option<OwnedMutexGuard<()>>,
 }
@@ -44,6 +46,7 @@ impl Store {
         Ok(WriteTx {
             tx,
             backend: self.backend,
+            store: self.clone(),
             _sqlite_writer: guard,
         })
     }
@@ -79,7 +82,13 @@ impl WriteTx {
             .bind(id)
             .fetch_optional(&mut *self.tx)
             .await?;
-        Ok(row.as_ref().map(current_from_row))
+        match row.as_ref().map(current_from_row) {
+            Some(mut v) => {
+                v.json = self.store.unseal_opt(tenant_id, v.json).await?;
+                Ok(Some(v))
+            }
+            None => Ok(None),
+        }
     }
 
     /// The current versions of `ids` (of one type), locked like `current`.
@@ -110,7 +119,8 @@ impl WriteTx {
                 .fetch_all(&mut *self.tx)
                 .await?
             {
-                let v = current_from_row(&row);
+                let mut v = current_from_row(&row);
+                v.json = self.store.unseal_opt(tenant_id, v.json).await?;
                 found.insert(v.id.clone(), v);
             }
         }
@@ -175,7 +185,10 @@ impl WriteTx {
                 "resource_versions (tenant_id, resource_type, id, version, last_updated, method, created, json)",
             );
             for v in chunk {
-                let json = v.json.map_or(Arg::Null, |j| Arg::Text(j.to_string()));
+                let json = match v.json {
+                    Some(j) => Arg::Text(self.store.seal(v.tenant_id, j).await?),
+                    None => Arg::Null,
+                };
                 current.row([
                     Arg::Text(v.tenant_id.to_string()),
                     Arg::Text(v.resource_type.to_string()),
@@ -280,6 +293,8 @@ impl WriteTx {
             "search_token_quantity (resource_seq, tenant_id, resource_type, param, system, code, value, unit_system, unit_code, unit)",
         );
         for (v, seq) in versions.iter().zip(seqs) {
+            // National identity numbers are indexed by keyed hash, never as written.
+            let hasher = self.store.search_hasher(v.tenant_id).await?;
             for entry in v.index {
                 let common = [
                     Arg::Int(*seq),
@@ -289,7 +304,13 @@ impl WriteTx {
                 ];
                 match &entry.value {
                     IndexValue::Token { system, code } => {
-                        tokens.row(with(common, [opt(system), Arg::Text(code.clone())]))
+                        let code = match system.as_deref() {
+                            Some(sys) if super::crypto::is_national_id_system(sys) => {
+                                hasher.hash(code)
+                            }
+                            _ => code.clone(),
+                        };
+                        tokens.row(with(common, [opt(system), Arg::Text(code)]))
                     }
                     IndexValue::String { normalized, exact } => strings.row(with(
                         common,
@@ -497,8 +518,16 @@ impl Insert {
 
 impl WriteTx {
     /// Runs a search inside the transaction (for conditional writes): `(seq, json)` rows.
-    pub async fn search_in_tx(&mut self, sql: &Sql) -> Result<Vec<(i64, String)>, StoreError> {
+    pub async fn search_in_tx(
+        &mut self,
+        tenant_id: &str,
+        sql: &Sql,
+    ) -> Result<Vec<(i64, String)>, StoreError> {
         let rows = sql.query().fetch_all(&mut *self.tx).await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            out.push((r.get(0), self.store.unseal(tenant_id, r.get(1)).await?));
+        }
+        Ok(out)
     }
 }

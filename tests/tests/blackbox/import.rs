@@ -20,9 +20,9 @@ not json
 
 async fn import_reports_rejected_lines_and_keeps_the_rest(backend: Backend) {
     let (url, dir) = fresh_database(backend).await;
-    let state = helsebro::app::state(Config::new("127.0.0.1:0".parse().unwrap(), url.clone()))
-        .await
-        .unwrap();
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), url.clone());
+    config.master_key = Some(helsebro_blackbox::master_key_for(&url));
+    let state = helsebro::app::state(config).await.unwrap();
     let mut seen = Vec::new();
     let report = helsebro::import::import(&state.store, &state.tenant, EXPORT.as_bytes(), |n| {
         seen.push(n)
@@ -77,12 +77,9 @@ async fn import_reports_rejected_lines_and_keeps_the_rest(backend: Backend) {
     }
 
     // Importing the same export again changes nothing but versions: ids are the platform's.
-    let state = helsebro::app::state(Config::new(
-        "127.0.0.1:0".parse().unwrap(),
-        s.database_url.clone(),
-    ))
-    .await
-    .unwrap();
+    let mut config = Config::new("127.0.0.1:0".parse().unwrap(), s.database_url.clone());
+    config.master_key = Some(helsebro_blackbox::master_key_for(&s.database_url));
+    let state = helsebro::app::state(config).await.unwrap();
     let again = helsebro::import::import(&state.store, &state.tenant, EXPORT.as_bytes(), |_| {})
         .await
         .unwrap();

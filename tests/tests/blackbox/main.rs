@@ -7,6 +7,7 @@ mod browser;
 mod capability;
 mod clinical_examples;
 mod communication;
+mod encryption;
 mod erasure;
 mod errors;
 mod everything;

@@ -27,7 +27,8 @@ async fn create(ctx: &mut Ctx, rtype: &str, body: Body) -> Result<FhirResponse, 
     check_body_type(&resource, rtype)?;
     let reach = ctx.authorize(served, Permission::Create)?;
     body_within(served, &resource, &reach)?;
-    let condition = if_none_exist(ctx, served, &reach)?;
+    let hasher = ctx.search_hasher().await?;
+    let condition = if_none_exist(ctx, served, &reach, &hasher)?;
     let audit = ctx.audit_in_write("create", rtype.to_string(), None);
     let written = WritePath {
         store: &ctx.state.store,
@@ -80,6 +81,7 @@ fn if_none_exist(
     ctx: &Ctx,
     served: ServedType,
     reach: &Reach,
+    hasher: &crate::store::crypto::SearchHasher,
 ) -> Result<Option<Condition>, ApiError> {
     let Some(query) = ctx.header(header::HeaderName::from_static("if-none-exist")) else {
         return Ok(None);
@@ -103,6 +105,7 @@ fn if_none_exist(
         tenant_id: &ctx.tenant().id,
         resource_type: served.name(),
         base_url: ctx.base(),
+        hasher,
     };
     Ok(Some(Condition {
         key: format!("{}|{}|{query}", ctx.tenant().id, served.name()),

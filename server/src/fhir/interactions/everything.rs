@@ -88,10 +88,12 @@ async fn everything(ctx: &mut Ctx, id: &str) -> Result<FhirResponse, ApiError> {
             _ => {}
         }
     }
+    let hasher = ctx.search_hasher().await?;
     let scope_of = |served: ServedType| Scope {
         tenant_id: &ctx.tenant().id,
         resource_type: served.name(),
         base_url: ctx.base(),
+        hasher: &hasher,
     };
     let store = &ctx.state.store;
     let path = format!("{}/Patient/{id}/$everything", ctx.base());
@@ -136,7 +138,10 @@ async fn everything(ctx: &mut Ctx, id: &str) -> Result<FhirResponse, ApiError> {
         parsed.count = room;
         parsed.cursor = (place == cursor.0 && cursor.1 > 0).then_some(cursor.1);
         let mut rows = store
-            .search_page(&compile::page(&scope_of(*served), &parsed))
+            .search_page(
+                &ctx.tenant().id,
+                &compile::page(&scope_of(*served), &parsed),
+            )
             .await?;
         if rows.len() > room {
             rows.truncate(room);

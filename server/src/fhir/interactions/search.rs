@@ -98,10 +98,12 @@ async fn search(
     parsed
         .clauses
         .extend(params::parse(served.def(), &reach.only, true)?.clauses);
+    let hasher = ctx.search_hasher().await?;
     let scope = Scope {
         tenant_id: &ctx.tenant().id,
         resource_type: served.name(),
         base_url: ctx.base(),
+        hasher: &hasher,
     };
     let store = &ctx.state.store;
     let path = format!("{}/{rtype}", ctx.base());
@@ -133,7 +135,9 @@ async fn search(
     if parsed.summary == Some(Summary::Count) {
         return Ok(FhirResponse::new(StatusCode::OK, Some(bundle.to_json())));
     }
-    let mut matches = store.search_page(&compile::page(&scope, &parsed)).await?;
+    let mut matches = store
+        .search_page(&ctx.tenant().id, &compile::page(&scope, &parsed))
+        .await?;
     let has_next = matches.len() > parsed.count;
     matches.truncate(parsed.count);
     if let (true, Some(last)) = (has_next, matches.last()) {

@@ -6,13 +6,17 @@ use helsebro_mappings::dates::{parse_range, DateRange};
 use helsebro_mappings::index::{normalize_string, split_reference, ParamKind};
 
 use super::params::{split_prefix, split_token, unescape, Clause, Modifier, ParsedSearch};
+use crate::store::crypto::{is_national_id_system, SearchHasher};
 use crate::store::sql::Sql;
+use helsebro_profiles::identifiers::check_person_number;
 
 pub struct Scope<'a> {
     pub tenant_id: &'a str,
     pub resource_type: &'a str,
     /// This server's FHIR base: absolute references to it are local references.
     pub base_url: &'a str,
+    /// The tenant's keyed hash, by which national identity numbers are indexed.
+    pub hasher: &'a SearchHasher,
 }
 
 /// `FROM … WHERE …` shared by the page and the count.
@@ -77,7 +81,7 @@ fn series_driver(scope: &Scope, search: &ParsedSearch) -> Option<Sql> {
         .push(" AND patient_id = ")
         .text(patient)
         .push(" AND ")
-        .append(&token_predicate(code));
+        .append(&token_predicate(scope.hasher, code));
     for date in dates {
         sql.push(" AND (")
             .append(&date_condition("low", "high", &date.values[0]))
@@ -189,12 +193,14 @@ fn condition(scope: &Scope, clause: &Clause, correlated: bool) -> Sql {
         }
         Some(Modifier::Not) => {
             let mut sql = Sql::new("NOT ");
-            sql.append(&index_rows(Some(alternatives(clause, token_predicate))));
+            sql.append(&index_rows(Some(alternatives(clause, |v| {
+                token_predicate(scope.hasher, v)
+            }))));
             sql
         }
         _ => {
             let predicate = match clause.param.kind {
-                ParamKind::Token => alternatives(clause, token_predicate),
+                ParamKind::Token => alternatives(clause, |v| token_predicate(scope.hasher, v)),
                 ParamKind::String => alternatives(clause, |v| string_predicate(clause.modifier, v)),
                 ParamKind::Date => alternatives(clause, |v| date_condition("low", "high", v)),
                 ParamKind::Reference => {
@@ -239,7 +245,31 @@ fn id_condition(clause: &Clause) -> Sql {
     sql
 }
 
-fn token_predicate(v: &str) -> Sql {
+/// National identity numbers are matched by their keyed hash: by system, or, without one,
+/// when the value is shaped like one (valid check digits), also as written.
+fn token_predicate(hasher: &SearchHasher, v: &str) -> Sql {
+    let mut sql = Sql::default();
+    match split_token(v) {
+        (None, code) if check_person_number(&code, true).is_ok() => {
+            sql.push("code = ")
+                .text(code.clone())
+                .push(" OR code = ")
+                .text(hasher.hash(&code));
+            sql
+        }
+        (Some(system), code) if is_national_id_system(&system) && !code.is_empty() => {
+            sql.push("code = ")
+                .text(hasher.hash(&code))
+                .push(" AND system = ")
+                .text(system);
+            sql
+        }
+        _ => plain_token_predicate(v),
+    }
+}
+
+/// A token as written: `code`, `system|code`, `|code` or `system|`.
+fn plain_token_predicate(v: &str) -> Sql {
     let mut sql = Sql::default();
     match split_token(v) {
         (None, code) => {
@@ -359,7 +389,7 @@ fn quantity_predicate(system_col: &str, code_col: &str, unit_col: &str, v: &str)
 /// `token$quantity`, both parts on the same element.
 fn token_quantity_predicate(v: &str) -> Sql {
     let (token, quantity) = v.split_once('$').unwrap_or((v, ""));
-    let mut sql = token_predicate(token);
+    let mut sql = plain_token_predicate(token);
     if !quantity.is_empty() {
         sql.push(" AND ").append(&quantity_predicate(
             "unit_system",
