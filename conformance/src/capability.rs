@@ -33,7 +33,12 @@ pub fn capability_statement(info: &ServerInfo) -> Value {
         "rest": [{
             "mode": "server",
             "security": security(info.auth_base),
-            "resource": SERVED.iter().map(resource_entry).collect::<Vec<_>>(),
+            "resource": SERVED
+                .iter()
+                .map(resource_entry)
+                .map(with_operations)
+                .chain(std::iter::once(audit_event_entry()))
+                .collect::<Vec<_>>(),
             "interaction": [{"code": "history-system"}]
         }]
     })
@@ -61,6 +66,39 @@ fn security(auth_base: &str) -> Value {
             ]
         }],
         "description": "Every request but metadata needs a bearer token. See .well-known/smart-configuration."
+    })
+}
+
+/// The Patient operations of the data subject's rights.
+fn with_operations(mut entry: Value) -> Value {
+    if entry["type"] == "Patient" {
+        entry["operation"] = json!([
+            {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+             "documentation": "The patient's whole record, paged; _type and _since. A patient-context token runs it on its own record."},
+            {"name": "erase", "definition": "http://helsebro.no/fhir/OperationDefinition/Patient-erase",
+             "documentation": "POST: erasure on the controller's request, for the tenant's administrator (system/ delete scopes)."}
+        ]);
+    }
+    entry
+}
+
+/// The access log: read and search only, written by the server alone.
+fn audit_event_entry() -> Value {
+    let param = |name: &str, kind: &str, doc: &str| {
+        json!({"name": name, "definition": format!("http://hl7.org/fhir/SearchParameter/AuditEvent-{name}"),
+               "type": kind, "documentation": doc})
+    };
+    json!({
+        "type": "AuditEvent",
+        "profile": "http://hl7.org/fhir/StructureDefinition/AuditEvent",
+        "documentation": "Every access to personal data. A patient-context token sees who accessed its patient's record; a system/ token of the tenant searches the whole log.",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [
+            param("patient", "reference", "Whose data the access touched"),
+            param("agent", "reference", "Who accessed (Practitioner/ID or Patient/ID)"),
+            param("date", "date", "When (eq, ge, gt, le, lt)"),
+            param("action", "token", "C, R, U, D or E")
+        ]
     })
 }
 

@@ -316,6 +316,19 @@ async fn the_auditor_searches_by_agent_date_and_action(s: TestServer) {
 }
 
 async fn the_log_is_append_only(s: TestServer) {
+    // The CapabilityStatement says so: read and search only.
+    let cs = json_with_status(s.get("metadata").await, 200).await;
+    let audit = cs["rest"][0]["resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["type"] == "AuditEvent")
+        .expect("AuditEvent in the CapabilityStatement")
+        .clone();
+    assert_eq!(
+        audit["interaction"],
+        json!([{"code": "read"}, {"code": "search-type"}])
+    );
     put(
         &s,
         "Patient/p1",
