@@ -432,6 +432,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 client_id: Some(helsebro::auth::tokens::OPERATOR_CLIENT.into()),
                 user: None,
                 source: None,
+                purpose: None,
             };
             let row = helsebro::audit::record(
                 &agent,

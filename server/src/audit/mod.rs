@@ -25,6 +25,8 @@ pub struct Agent {
     pub user: Option<String>,
     /// The network address the request came from.
     pub source: Option<String>,
+    /// Why, when the token says.
+    pub purpose: Option<String>,
 }
 
 impl Agent {
@@ -34,6 +36,7 @@ impl Agent {
             client_id: Some(access.client_id.clone()),
             user: access.fhir_user.clone(),
             source,
+            purpose: access.purpose_of_use.clone(),
         }
     }
 }
@@ -85,7 +88,7 @@ pub fn record(
         agent_user: agent.user.clone(),
         agent_client: agent.client_id.clone(),
         source: agent.source.clone(),
-        purpose: None,
+        purpose: agent.purpose.clone(),
         entity,
         patients: patients.into_iter().collect(),
     }

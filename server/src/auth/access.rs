@@ -29,6 +29,8 @@ pub struct Access {
     pub care_patients: Vec<String>,
     /// The thumbprint of the key a DPoP-bound token is bound to (`cnf.jkt`).
     pub bound_to: Option<String>,
+    /// Why the user accesses the data, when the token says (e.g. `TREAT`): logged.
+    pub purpose_of_use: Option<String>,
 }
 
 /// Which resources of one type a request reaches.

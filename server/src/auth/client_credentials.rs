@@ -73,6 +73,7 @@ pub async fn grant(
         client_id: Some(client.client_id.clone()),
         user: None,
         source: None,
+        purpose: None,
     };
     let grant = crate::audit::record(
         &agent,

@@ -174,9 +174,26 @@ async fn map_claims(
         fhir_user,
         care_patients: Vec::new(),
         bound_to: c["cnf"]["jkt"].as_str().map(str::to_string),
+        purpose_of_use: purpose_of_use(c),
         tenant,
     };
     Ok(access.with_care(store).await?)
+}
+
+/// The purpose of use a token carries: a `purpose_of_use` claim (a code, or a coding), or
+/// one in the HelseID trust framework's `authorization_details` (its care relationship's
+/// `purpose_of_use`).
+fn purpose_of_use(c: &Value) -> Option<String> {
+    let code = |v: &Value| {
+        v.as_str()
+            .or_else(|| v["code"].as_str())
+            .map(str::to_string)
+    };
+    code(&c["purpose_of_use"]).or_else(|| {
+        c["authorization_details"].as_array()?.iter().find_map(|d| {
+            code(&d["care_relationship"]["purpose_of_use"]).or_else(|| code(&d["purpose_of_use"]))
+        })
+    })
 }
 
 /// `https://ehr.example/fhir/Practitioner/123` → `Practitioner/123`.

@@ -150,6 +150,7 @@ pub async fn verify(
         fhir_user: grant.fhir_user,
         care_patients: Vec::new(),
         bound_to: None,
+        purpose_of_use: None,
     };
     Ok(access.with_care(store).await?)
 }

@@ -82,6 +82,7 @@ pub async fn respond(state: &AppState, g: UserGrant<'_>) -> Result<Response, OAu
         client_id: Some(g.client.client_id.clone()),
         user: g.fhir_user.map(str::to_string),
         source: None,
+        purpose: None,
     };
     let grant = crate::audit::record(
         &agent,

@@ -159,6 +159,35 @@ async fn every_interaction_leaves_a_row(s: TestServer) {
     );
     assert_eq!(row.entity.as_deref(), Some("Patient/p1"));
     assert!(row.agent_client.is_none());
+    // A refused token request is logged too, with the OAuth error and no tenant.
+    let refused = s
+        .anonymous
+        .post(format!("{}/auth/token", s.root))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&client_assertion_type=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    let rows = s
+        .state
+        .store
+        .search_audit(&AuditQuery {
+            tenant_id: String::new(),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let login = &rows[0].record;
+    assert_eq!(
+        (
+            login.type_code.as_str(),
+            login.outcome.as_str(),
+            login.outcome_desc.as_deref()
+        ),
+        ("login", "4", Some("invalid_request"))
+    );
 }
 
 async fn patients_see_exactly_their_own_access_log(s: TestServer) {

@@ -111,13 +111,24 @@ async fn tokens_of_a_trusted_issuer_are_verified_and_mapped(s: TestServer) {
         "scope": "user/Patient.rs",
         "helseid://claims/client/claims/orgnr_parent": tenant.org_number,
         "helseid://claims/hpr/hpr_number": "9144900",
-        "client_id": "ehr-app"
+        "client_id": "ehr-app",
+        "authorization_details": [{
+            "type": "nhn:tillitsrammeverk:parameters",
+            "care_relationship": {"purpose_of_use": {"code": "TREAT", "system": "urn:oid:2.16.840.1.113883.1.11.20448"}}
+        }]
     }));
     let c = s.client_with(&helseid);
     assert_eq!(
         c.get(s.url("Patient/p2")).send().await.unwrap().status(),
         200
     );
+    // The access log has the user, the client and the purpose the token gave.
+    let log = json_with_status(s.get("AuditEvent?patient=p2&action=R").await, 200).await;
+    let read = &log["entry"][0]["resource"];
+    assert_eq!(read["agent"][0]["who"]["reference"], "Practitioner/lege");
+    assert_eq!(read["agent"][0]["who"]["identifier"]["value"], "9144900");
+    assert_eq!(read["agent"][1]["who"]["identifier"]["value"], "ehr-app");
+    assert_eq!(read["purposeOfEvent"][0]["coding"][0]["code"], "TREAT");
     assert_eq!(
         c.get(s.url("Patient/p1")).send().await.unwrap().status(),
         404
