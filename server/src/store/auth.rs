@@ -37,15 +37,17 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .iter()
-            .map(|r| StoredKey {
-                kid: r.get(0),
-                alg: r.get(1),
-                private_pkcs8: r.get(2),
-                public_jwk: r.get(3),
+        rows.iter()
+            .map(|r| {
+                let kid: String = r.get(0);
+                Ok(StoredKey {
+                    private_pkcs8: self.unseal_secret(&format!("signing key {kid}"), r.get(2))?,
+                    kid,
+                    alg: r.get(1),
+                    public_jwk: r.get(3),
+                })
             })
-            .collect())
+            .collect()
     }
 
     pub async fn add_signing_key(&self, key: &StoredKey) -> Result<(), StoreError> {
@@ -55,7 +57,8 @@ impl Store {
         )
         .bind(&key.kid)
         .bind(&key.alg)
-        .bind(&key.private_pkcs8)
+        // The private half never reaches the database unsealed.
+        .bind(self.seal_secret(&format!("signing key {}", key.kid), &key.private_pkcs8)?)
         .bind(&key.public_jwk)
         .bind(now_micros())
         .execute(self.pool())

@@ -299,6 +299,30 @@ impl Store {
     }
 }
 
+/// Secrets of the deployment itself (the token signing keys), sealed with the master key.
+const MASTER_SEALED: &str = "menc1:";
+
+impl Store {
+    /// Seals a deployment secret with the master key; `label` names what it is for.
+    pub fn seal_secret(&self, label: &str, plain: &str) -> Result<String, StoreError> {
+        let master = self.crypto.master()?;
+        let sealed = seal_with(master, label.as_bytes(), plain.as_bytes());
+        Ok(format!("{MASTER_SEALED}{}", STANDARD.encode(sealed)))
+    }
+
+    /// Opens a deployment secret; one stored before sealing existed is returned as it is.
+    pub fn unseal_secret(&self, label: &str, stored: String) -> Result<String, StoreError> {
+        let Some(body) = stored.strip_prefix(MASTER_SEALED) else {
+            return Ok(stored);
+        };
+        let broken = || StoreError::Crypto(format!("{label} does not open with this master key"));
+        let sealed = STANDARD.decode(body).map_err(|_| broken())?;
+        let plain =
+            open_with(self.crypto.master()?, label.as_bytes(), &sealed).ok_or_else(broken)?;
+        String::from_utf8(plain).map_err(|_| broken())
+    }
+}
+
 /// Hashes national identity numbers the way the index holds them.
 #[derive(Clone)]
 pub struct SearchHasher(hmac::Key);

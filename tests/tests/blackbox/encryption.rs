@@ -98,6 +98,16 @@ async fn sensitive_columns_are_sealed(s: TestServer) {
     let raw = dump(&s).await;
     assert!(raw.contains("enc1:1:"), "sealed values are there");
     assert_unreadable(&s, &raw);
+    // Nor the private halves of the token signing keys: sealed with the master key.
+    let private: Vec<String> = sqlx::query_scalar("SELECT private_pkcs8 FROM signing_keys")
+        .fetch_all(s.state.store.pool())
+        .await
+        .unwrap();
+    assert!(!private.is_empty());
+    assert!(
+        private.iter().all(|p| p.starts_with("menc1:")),
+        "{private:?}"
+    );
 
     // Rotation: a new key version, everything re-sealed, all still readable and findable.
     let (version, resealed) = s
