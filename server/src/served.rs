@@ -46,6 +46,14 @@ impl ServedType {
         ServedType::Organization,
     ];
 
+    /// The patient and the types of their compartment: a patient's record.
+    pub const PATIENT_RECORD: [ServedType; 4] = [
+        ServedType::Patient,
+        ServedType::Observation,
+        ServedType::Communication,
+        ServedType::MedicationStatement,
+    ];
+
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.name() == name)
     }

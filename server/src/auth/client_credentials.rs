@@ -68,27 +68,7 @@ pub async fn grant(
     )
     .await
     .map_err(OAuthError::server_error)?;
-    let agent = crate::audit::Agent {
-        tenant_id: tenant.id.clone(),
-        client_id: Some(client.client_id.clone()),
-        user: None,
-        source: None,
-        purpose: None,
-    };
-    let grant = crate::audit::record(
-        &agent,
-        "login",
-        "login",
-        "0",
-        None,
-        Some(format!("token: {}", granted.to_scope_string())),
-        None,
-    );
-    state
-        .audit
-        .append(grant)
-        .await
-        .map_err(OAuthError::server_error)?;
+    super::grant_log::log_grant(state, &tenant.id, &client.client_id, None, &granted, None).await?;
     let body = json!({
         "access_token": access_token,
         "token_type": "Bearer",

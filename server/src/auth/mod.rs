@@ -13,6 +13,7 @@ pub mod discovery;
 pub mod dpop;
 pub mod external;
 pub mod flow;
+pub mod grant_log;
 pub mod id_token;
 pub mod introspection;
 pub mod keys;

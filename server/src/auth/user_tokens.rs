@@ -77,27 +77,15 @@ pub async fn respond(state: &AppState, g: UserGrant<'_>) -> Result<Response, OAu
     )
     .await
     .map_err(OAuthError::server_error)?;
-    let agent = crate::audit::Agent {
-        tenant_id: tenant.id.clone(),
-        client_id: Some(g.client.client_id.clone()),
-        user: g.fhir_user.map(str::to_string),
-        source: None,
-        purpose: None,
-    };
-    let grant = crate::audit::record(
-        &agent,
-        "login",
-        "login",
-        "0",
-        None,
-        Some(format!("token: {}", g.scopes.to_scope_string())),
-        g.patient.map(str::to_string),
-    );
-    state
-        .audit
-        .append(grant)
-        .await
-        .map_err(OAuthError::server_error)?;
+    super::grant_log::log_grant(
+        state,
+        &tenant.id,
+        &g.client.client_id,
+        g.fhir_user,
+        g.scopes,
+        g.patient,
+    )
+    .await?;
     let mut body = json!({
         "access_token": access_token,
         "token_type": "Bearer",

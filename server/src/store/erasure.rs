@@ -10,14 +10,6 @@ use super::write::{WriteTx, INDEX_TABLES};
 use super::{Backend, Store, StoreError};
 use crate::served::ServedType;
 
-/// The compartment's types; the Patient last, as the others point to it.
-const COMPARTMENT: [ServedType; 4] = [
-    ServedType::Observation,
-    ServedType::Communication,
-    ServedType::MedicationStatement,
-    ServedType::Patient,
-];
-
 /// Ids per statement.
 const CHUNK: usize = 100;
 
@@ -48,7 +40,8 @@ impl Store {
             return Ok(None);
         }
         let mut erased = Erased::default();
-        for served in COMPARTMENT {
+        // The Patient last, as the others point to it.
+        for served in ServedType::PATIENT_RECORD.into_iter().rev() {
             let ids: Vec<String> = if served == ServedType::Patient {
                 vec![patient_id.to_string()]
             } else {

@@ -13,13 +13,6 @@ use crate::fhir::format::{FhirResponse, Rendered};
 use crate::fhir::{check_id, Ctx};
 use crate::served::ServedType;
 
-const RECORD: [ServedType; 4] = [
-    ServedType::Patient,
-    ServedType::Observation,
-    ServedType::Communication,
-    ServedType::MedicationStatement,
-];
-
 pub async fn handle(mut ctx: Ctx, Path(id): Path<String>) -> Rendered {
     ctx.note("operation", format!("Patient/{id}/$erase"));
     let result = erase(&mut ctx, &id).await;
@@ -29,7 +22,7 @@ pub async fn handle(mut ctx: Ctx, Path(id): Path<String>) -> Rendered {
 async fn erase(ctx: &mut Ctx, id: &str) -> Result<FhirResponse, ApiError> {
     ctx.negotiated()?;
     check_id(id)?;
-    for served in RECORD {
+    for served in ServedType::PATIENT_RECORD {
         if !ctx.authorize(served, Permission::Delete)?.everything() {
             return Err(ApiError::Forbidden(
                 "erasure is for the tenant's administrator: system/ scopes that delete the \

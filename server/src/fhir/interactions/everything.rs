@@ -17,12 +17,7 @@ use crate::fhir::{check_id, Ctx};
 use crate::served::ServedType;
 
 /// The patient first, then their records.
-const COMPARTMENT: [ServedType; 4] = [
-    ServedType::Patient,
-    ServedType::Observation,
-    ServedType::Communication,
-    ServedType::MedicationStatement,
-];
+const COMPARTMENT: [ServedType; 4] = ServedType::PATIENT_RECORD;
 
 pub async fn handle(mut ctx: Ctx, Path(id): Path<String>) -> Rendered {
     ctx.note("operation", format!("Patient/{id}/$everything"));
