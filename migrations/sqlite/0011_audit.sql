@@ -30,14 +30,14 @@ CREATE INDEX audit_events_recorded ON audit_events (tenant_id, recorded);
 CREATE TABLE audit_patients (
     tenant_id  TEXT NOT NULL,
     patient_id TEXT NOT NULL,
-    audit_seq  BIGINT NOT NULL,
-    PRIMARY KEY (tenant_id, patient_id, audit_seq)
+    audit_id   TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, patient_id, audit_id)
 );
 
 -- The end of each tenant's chain. Appending locks it, so a tenant's rows are chained in
 -- the order they are written; a removed tail shows as a head that matches no row.
 CREATE TABLE audit_heads (
     tenant_id TEXT PRIMARY KEY,
-    last_seq  BIGINT NOT NULL,
+    last_id   TEXT NOT NULL,
     hash      TEXT NOT NULL
 );

@@ -18,6 +18,7 @@ pub async fn verify_tenant(store: &Store, tenant_id: &str) -> Result<ChainState,
     // Rows removed by retention leave the hash their successor follows.
     let mut expected_prev = store.audit_base(tenant_id).await?;
     let mut last_seq = 0i64;
+    let mut last_id = String::new();
     let mut rows = 0u64;
     loop {
         let batch = store.audit_chain(tenant_id, last_seq, BATCH).await?;
@@ -42,11 +43,12 @@ pub async fn verify_tenant(store: &Store, tenant_id: &str) -> Result<ChainState,
             }
             expected_prev = row.hash;
             last_seq = row.seq;
+            last_id = row.record.id;
             rows += 1;
         }
     }
     match store.audit_head(tenant_id).await? {
-        Some((seq, hash)) if seq == last_seq && hash == expected_prev => {
+        Some((id, hash)) if id == last_id && hash == expected_prev => {
             Ok(ChainState::Intact { rows })
         }
         None if rows == 0 => Ok(ChainState::Intact { rows }),

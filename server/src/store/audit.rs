@@ -4,7 +4,8 @@
 use ring::digest::{digest, SHA256};
 use sqlx::Row;
 
-use super::write::WriteTx;
+use super::sql::Arg;
+use super::write::{Insert, WriteTx};
 use super::{Backend, Store, StoreError};
 
 /// One access-log row as stored.
@@ -100,73 +101,87 @@ fn chained_from(r: &sqlx::any::AnyRow) -> ChainedRecord {
 
 impl WriteTx {
     /// Appends `records` to their tenants' chains, in this transaction: with a write, the
-    /// log row and the change commit or roll back together.
+    /// log row and the change commit or roll back together. A few statements per tenant
+    /// however many rows: the group-commit writer appends many at once.
     pub async fn append_audit(&mut self, records: &[AuditRecord]) -> Result<(), StoreError> {
-        for r in records {
-            sqlx::query(
-                "INSERT INTO audit_heads (tenant_id, last_seq, hash) VALUES ($1, 0, '') \
-                 ON CONFLICT (tenant_id) DO NOTHING",
-            )
-            .bind(&r.tenant_id)
+        let mut tenants: Vec<&str> = records.iter().map(|r| r.tenant_id.as_str()).collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        for tenant in tenants {
+            let rows: Vec<&AuditRecord> =
+                records.iter().filter(|r| r.tenant_id == tenant).collect();
+            self.append_chain(tenant, &rows).await?;
+        }
+        Ok(())
+    }
+
+    async fn append_chain(
+        &mut self,
+        tenant: &str,
+        rows: &[&AuditRecord],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_heads (tenant_id, last_id, hash) VALUES ($1, '', '') \
+             ON CONFLICT (tenant_id) DO NOTHING",
+        )
+        .bind(tenant)
+        .execute(&mut *self.tx)
+        .await?;
+        // SQLite runs one write transaction at a time; PostgreSQL locks the head row.
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        };
+        let head = sqlx::query(&format!(
+            "SELECT hash FROM audit_heads WHERE tenant_id = $1{lock}"
+        ))
+        .bind(tenant)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let mut prev: String = head.get(0);
+        let mut events = Insert::new(
+            "audit_events (id, tenant_id, recorded, type_code, subtype, action, outcome, \
+             outcome_desc, agent_user, agent_client, source, purpose, entity, patients, \
+             prev_hash, hash)",
+        );
+        let mut patients = Insert::new("audit_patients (tenant_id, patient_id, audit_id)");
+        let text = |v: &str| Arg::Text(v.to_string());
+        let opt = |v: &Option<String>| v.as_deref().map_or(Arg::Null, text);
+        for r in rows {
+            let hash = chain_hash(&prev, r);
+            events.row([
+                text(&r.id),
+                text(tenant),
+                Arg::Int(r.recorded),
+                text(&r.type_code),
+                text(&r.subtype),
+                text(&r.action),
+                text(&r.outcome),
+                opt(&r.outcome_desc),
+                opt(&r.agent_user),
+                opt(&r.agent_client),
+                opt(&r.source),
+                opt(&r.purpose),
+                opt(&r.entity),
+                text(&r.patients.join(" ")),
+                text(&prev),
+                text(&hash),
+            ]);
+            for p in &r.patients {
+                patients.row([text(tenant), text(p), text(&r.id)]);
+            }
+            prev = hash;
+        }
+        for sql in events.finish().into_iter().chain(patients.finish()) {
+            sql.query().persistent(false).execute(&mut *self.tx).await?;
+        }
+        let last = rows.last().map(|r| r.id.as_str()).unwrap_or_default();
+        sqlx::query("UPDATE audit_heads SET last_id = $2, hash = $3 WHERE tenant_id = $1")
+            .bind(tenant)
+            .bind(last)
+            .bind(&prev)
             .execute(&mut *self.tx)
             .await?;
-            // SQLite runs one write transaction at a time; PostgreSQL locks the head row.
-            let lock = match self.backend {
-                Backend::Postgres => " FOR UPDATE",
-                Backend::Sqlite => "",
-            };
-            let head = sqlx::query(&format!(
-                "SELECT hash FROM audit_heads WHERE tenant_id = $1{lock}"
-            ))
-            .bind(&r.tenant_id)
-            .fetch_one(&mut *self.tx)
-            .await?;
-            let prev: String = head.get(0);
-            let hash = chain_hash(&prev, r);
-            let row = sqlx::query(
-                "INSERT INTO audit_events (id, tenant_id, recorded, type_code, subtype, action, \
-                 outcome, outcome_desc, agent_user, agent_client, source, purpose, entity, \
-                 patients, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
-                 RETURNING seq",
-            )
-            .bind(&r.id)
-            .bind(&r.tenant_id)
-            .bind(r.recorded)
-            .bind(&r.type_code)
-            .bind(&r.subtype)
-            .bind(&r.action)
-            .bind(&r.outcome)
-            .bind(r.outcome_desc.as_deref())
-            .bind(r.agent_user.as_deref())
-            .bind(r.agent_client.as_deref())
-            .bind(r.source.as_deref())
-            .bind(r.purpose.as_deref())
-            .bind(r.entity.as_deref())
-            .bind(r.patients.join(" "))
-            .bind(&prev)
-            .bind(&hash)
-            .fetch_one(&mut *self.tx)
-            .await?;
-            let seq: i64 = row.get(0);
-            sqlx::query("UPDATE audit_heads SET last_seq = $2, hash = $3 WHERE tenant_id = $1")
-                .bind(&r.tenant_id)
-                .bind(seq)
-                .bind(&hash)
-                .execute(&mut *self.tx)
-                .await?;
-            for p in &r.patients {
-                sqlx::query(
-                    "INSERT INTO audit_patients (tenant_id, patient_id, audit_seq) \
-                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                )
-                .bind(&r.tenant_id)
-                .bind(p)
-                .bind(seq)
-                .execute(&mut *self.tx)
-                .await?;
-            }
-        }
         Ok(())
     }
 }
@@ -240,9 +255,12 @@ impl Store {
         Ok(rows.iter().map(chained_from).collect())
     }
 
-    /// The end of a tenant's chain: the last row's `seq` and hash.
-    pub async fn audit_head(&self, tenant_id: &str) -> Result<Option<(i64, String)>, StoreError> {
-        let row = sqlx::query("SELECT last_seq, hash FROM audit_heads WHERE tenant_id = $1")
+    /// The end of a tenant's chain: the last row's id and hash.
+    pub async fn audit_head(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query("SELECT last_id, hash FROM audit_heads WHERE tenant_id = $1")
             .bind(tenant_id)
             .fetch_optional(self.pool())
             .await?;
@@ -279,7 +297,7 @@ fn audit_where(q: &AuditQuery) -> (String, Vec<Bind>) {
     if let Some(patients) = q.patients.as_ref().filter(|v| !v.is_empty()) {
         let list = placeholders(patients, &mut binds);
         clauses.push(format!(
-            "e.seq IN (SELECT audit_seq FROM audit_patients \
+            "e.id IN (SELECT audit_id FROM audit_patients \
              WHERE tenant_id = $1 AND patient_id IN ({list}))"
         ));
     }

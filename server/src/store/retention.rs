@@ -61,11 +61,14 @@ impl Store {
             return Ok(0);
         };
         let (seq, hash): (i64, String) = (last.get(0), last.get(1));
-        sqlx::query("DELETE FROM audit_patients WHERE tenant_id = $1 AND audit_seq <= $2")
-            .bind(tenant_id)
-            .bind(seq)
-            .execute(&mut *tx.tx)
-            .await?;
+        sqlx::query(
+            "DELETE FROM audit_patients WHERE tenant_id = $1 AND audit_id IN \
+             (SELECT id FROM audit_events WHERE tenant_id = $1 AND seq <= $2)",
+        )
+        .bind(tenant_id)
+        .bind(seq)
+        .execute(&mut *tx.tx)
+        .await?;
         let removed = sqlx::query("DELETE FROM audit_events WHERE tenant_id = $1 AND seq <= $2")
             .bind(tenant_id)
             .bind(seq)

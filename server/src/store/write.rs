@@ -467,7 +467,7 @@ fn with<const N: usize>(common: [Arg; 4], rest: [Arg; N]) -> impl Iterator<Item 
 }
 
 /// Multi-row INSERTs, so that many rows cost one round trip per `ROWS_PER_STATEMENT`.
-struct Insert {
+pub(super) struct Insert {
     target: String,
     done: Vec<Sql>,
     sql: Sql,
@@ -475,7 +475,7 @@ struct Insert {
 }
 
 impl Insert {
-    fn new(target: &str) -> Self {
+    pub(super) fn new(target: &str) -> Self {
         Self {
             target: target.to_string(),
             done: Vec::new(),
@@ -488,7 +488,7 @@ impl Insert {
         Sql::new(&format!("INSERT INTO {target} VALUES "))
     }
 
-    fn row(&mut self, values: impl IntoIterator<Item = Arg>) {
+    pub(super) fn row(&mut self, values: impl IntoIterator<Item = Arg>) {
         if self.rows == ROWS_PER_STATEMENT {
             let full = std::mem::replace(&mut self.sql, Self::start(&self.target));
             self.done.push(full);
@@ -508,7 +508,7 @@ impl Insert {
         self.rows += 1;
     }
 
-    fn finish(mut self) -> Vec<Sql> {
+    pub(super) fn finish(mut self) -> Vec<Sql> {
         if self.rows > 0 {
             self.done.push(self.sql);
         }
