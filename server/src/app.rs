@@ -122,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/introspect", post(auth::introspection::handle))
         .route("/auth/revoke", post(auth::revocation::handle))
         .with_state(state.clone())
+        .nest("/jft/v1", crate::jft::router(state.clone()))
         .nest("/fhir", fhir::router(state))
         .layer(CorsLayer::permissive())
         .layer(

@@ -13,6 +13,7 @@ pub mod config;
 pub mod demo;
 pub mod fhir;
 pub mod import;
+pub mod jft;
 pub mod master_key;
 pub mod retention;
 pub mod served;

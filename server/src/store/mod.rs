@@ -14,6 +14,7 @@ pub mod erasure;
 mod error;
 pub mod history;
 pub mod issuers;
+pub mod received;
 pub mod records;
 pub mod reseal;
 pub mod resources;

@@ -14,6 +14,7 @@ mod everything;
 mod external_issuers;
 mod formats;
 mod import;
+mod jft_receive;
 mod medication_statement;
 mod observation;
 mod practitioner_organization;

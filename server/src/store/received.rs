@@ -1,0 +1,187 @@
+//! Documents received through the JFT contract, and their journaling status.
+
+use ring::digest::{digest, SHA256};
+use sqlx::Row;
+
+use super::{now_micros, Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct ReceivedDocument {
+    pub id: String,
+    pub sender: String,
+    pub document_id: String,
+    /// The document as received (unsealed).
+    pub content: String,
+    pub registered_at: i64,
+    pub read_at: Option<i64>,
+    pub journaled_at: Option<i64>,
+}
+
+/// What receiving a document did.
+pub enum Received {
+    New(String),
+    /// The sender sent this document before: its first receipt's id.
+    Again(String),
+}
+
+const COLUMNS: &str = "id, sender, document_id, content, registered_at, read_at, journaled_at";
+
+impl Store {
+    /// Receives a document once per sender and document identifier.
+    pub async fn receive_document(
+        &self,
+        tenant_id: &str,
+        sender: &str,
+        document_id: &str,
+        content: &str,
+    ) -> Result<Received, StoreError> {
+        if let Some(id) = self.received_id(tenant_id, sender, document_id).await? {
+            return Ok(Received::Again(id));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let sha: String = digest(&SHA256, content.as_bytes())
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let sealed = self.seal(tenant_id, content).await?;
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO received_documents (id, tenant_id, sender, document_id, content, sha256, \
+             size, registered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (tenant_id, sender, document_id) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(tenant_id)
+        .bind(sender)
+        .bind(document_id)
+        .bind(sealed)
+        .bind(sha)
+        .bind(content.len() as i64)
+        .bind(now_micros())
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        if inserted == 0 {
+            // A concurrent retry won the race.
+            let first = self.received_id(tenant_id, sender, document_id).await?;
+            return Ok(Received::Again(first.unwrap_or(id)));
+        }
+        Ok(Received::New(id))
+    }
+
+    async fn received_id(
+        &self,
+        tenant_id: &str,
+        sender: &str,
+        document_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id FROM received_documents WHERE tenant_id = $1 AND sender = $2 \
+             AND document_id = $3",
+        )
+        .bind(tenant_id)
+        .bind(sender)
+        .bind(document_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    /// One received document of the tenant.
+    pub async fn received_document(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<ReceivedDocument>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM received_documents WHERE tenant_id = $1 AND id = $2"
+        ))
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            Some(r) => Ok(Some(self.received_from(tenant_id, &r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The tenant's documents registered at or after `since`, oldest first.
+    pub async fn received_documents(
+        &self,
+        tenant_id: &str,
+        since: i64,
+        limit: i64,
+    ) -> Result<Vec<ReceivedDocument>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM received_documents WHERE tenant_id = $1 \
+             AND registered_at >= $2 ORDER BY registered_at, id LIMIT $3"
+        ))
+        .bind(tenant_id)
+        .bind(since)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.received_from(tenant_id, r).await?);
+        }
+        Ok(out)
+    }
+
+    async fn received_from(
+        &self,
+        tenant_id: &str,
+        r: &sqlx::any::AnyRow,
+    ) -> Result<ReceivedDocument, StoreError> {
+        Ok(ReceivedDocument {
+            id: r.get(0),
+            sender: r.get(1),
+            document_id: r.get(2),
+            content: self.unseal(tenant_id, r.get(3)).await?,
+            registered_at: r.get(4),
+            read_at: r.get(5),
+            journaled_at: r.get(6),
+        })
+    }
+
+    /// Marks documents read by the EHR (the first read counts).
+    pub async fn mark_received_read(
+        &self,
+        tenant_id: &str,
+        ids: &[String],
+    ) -> Result<(), StoreError> {
+        for id in ids {
+            sqlx::query(
+                "UPDATE received_documents SET read_at = $3 \
+                 WHERE tenant_id = $1 AND id = $2 AND read_at IS NULL",
+            )
+            .bind(tenant_id)
+            .bind(id)
+            .bind(now_micros())
+            .execute(self.pool())
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The EHR has journaled the document; `false` when there is no such document.
+    pub async fn acknowledge_journaling(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE received_documents SET journaled_at = COALESCE(journaled_at, $3), \
+             read_at = COALESCE(read_at, $3) WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(now_micros())
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
