@@ -358,6 +358,18 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             )
             .await
             .map_err(|e| e.to_string())?;
+            // An operator token is a grant like any other: it goes into the access log.
+            let scopes = helsebro::auth::scopes::Scopes::parse(&scope)?;
+            helsebro::auth::grant_log::log_grant(
+                &state,
+                &tenant.id,
+                helsebro::auth::tokens::OPERATOR_CLIENT,
+                user.as_deref(),
+                &scopes,
+                patient.as_deref(),
+            )
+            .await
+            .map_err(|e| e.description)?;
             println!("{token}");
         }
         Command::Client {

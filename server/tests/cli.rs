@@ -32,6 +32,9 @@ fn token_prints_only_the_token_on_stdout() {
     assert_eq!(lines[0].split('.').count(), 3, "not a JWT: {stdout}");
     // Logs (there are some at debug level) went to stderr.
     assert!(!out.stderr.is_empty());
+    // The grant is in the access log.
+    let out = helsebro(&["audit", "verify", "--database", &db]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("intact, 1 rows"));
 
     // Patient scopes without a launch patient are refused, with a reason and exit 1.
     let out = helsebro(&["token", "--database", &db, "--scope", "patient/*.rs"]);
