@@ -4,8 +4,8 @@
 use ring::digest::{digest, SHA256};
 use sqlx::Row;
 
-use super::sql::Arg;
-use super::write::{Insert, WriteTx};
+use super::sql::{Arg, Sql};
+use super::write::{id_list, Insert, WriteTx};
 use super::{Backend, Store, StoreError};
 
 /// One access-log row as stored.
@@ -205,35 +205,19 @@ pub struct AuditQuery {
 impl Store {
     /// Matching rows, newest first.
     pub async fn search_audit(&self, q: &AuditQuery) -> Result<Vec<ChainedRecord>, StoreError> {
-        let (clause, binds) = audit_where(q);
-        let sql = format!(
-            "SELECT {COLUMNS} FROM audit_events e WHERE {clause} ORDER BY e.seq DESC LIMIT {}",
-            q.limit.max(0)
-        );
-        let mut query = sqlx::query(&sql);
-        for b in &binds {
-            query = match b {
-                Bind::Text(t) => query.bind(t.clone()),
-                Bind::Int(i) => query.bind(*i),
-            };
-        }
-        let rows = query.fetch_all(self.pool()).await?;
+        let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM audit_events e WHERE "));
+        sql.append(&audit_where(q, true))
+            .push(" ORDER BY e.seq DESC LIMIT ")
+            .int(q.limit.max(0));
+        let rows = sql.query().fetch_all(self.pool()).await?;
         Ok(rows.iter().map(chained_from).collect())
     }
 
+    /// How many rows match, all pages together.
     pub async fn count_audit(&self, q: &AuditQuery) -> Result<i64, StoreError> {
-        let mut q = q.clone();
-        q.before_seq = None;
-        let (clause, binds) = audit_where(&q);
-        let sql = format!("SELECT COUNT(*) FROM audit_events e WHERE {clause}");
-        let mut query = sqlx::query(&sql);
-        for b in &binds {
-            query = match b {
-                Bind::Text(t) => query.bind(t.clone()),
-                Bind::Int(i) => query.bind(*i),
-            };
-        }
-        Ok(query.fetch_one(self.pool()).await?.get(0))
+        let mut sql = Sql::new("SELECT COUNT(*) FROM audit_events e WHERE ");
+        sql.append(&audit_where(q, false));
+        Ok(sql.query().fetch_one(self.pool()).await?.get(0))
     }
 
     /// A tenant's chain in order, `batch` rows from `after_seq` on.
@@ -276,59 +260,43 @@ impl Store {
     }
 }
 
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-fn audit_where(q: &AuditQuery) -> (String, Vec<Bind>) {
-    let mut clauses = vec!["e.tenant_id = $1".to_string()];
-    let mut binds = vec![Bind::Text(q.tenant_id.clone())];
-    let placeholders = |values: &[String], binds: &mut Vec<Bind>| {
-        values
-            .iter()
-            .map(|v| {
-                binds.push(Bind::Text(v.clone()));
-                format!("${}", binds.len())
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+/// The conditions of `q`; `paged` adds its cursor.
+fn audit_where(q: &AuditQuery, paged: bool) -> Sql {
+    let mut sql = Sql::new("e.tenant_id = ");
+    sql.text(q.tenant_id.as_str());
+    let list = |values: &[String]| id_list(values.iter().map(String::as_str));
     if let Some(patients) = q.patients.as_ref().filter(|v| !v.is_empty()) {
-        let list = placeholders(patients, &mut binds);
-        clauses.push(format!(
-            "e.id IN (SELECT audit_id FROM audit_patients \
-             WHERE tenant_id = $1 AND patient_id IN ({list}))"
-        ));
+        sql.push(" AND e.id IN (SELECT audit_id FROM audit_patients WHERE tenant_id = ")
+            .text(q.tenant_id.as_str())
+            .push(" AND patient_id IN (")
+            .append(&list(patients))
+            .push("))");
     }
-    if let Some(agents) = q.agents.as_ref().filter(|v| !v.is_empty()) {
-        let list = placeholders(agents, &mut binds);
-        clauses.push(format!("e.agent_user IN ({list})"));
-    }
-    if let Some(actions) = q.actions.as_ref().filter(|v| !v.is_empty()) {
-        let list = placeholders(actions, &mut binds);
-        clauses.push(format!("e.action IN ({list})"));
-    }
-    if let Some(id) = &q.id {
-        let list = placeholders(std::slice::from_ref(id), &mut binds);
-        clauses.push(format!("e.id IN ({list})"));
-    }
-    for (bound, op) in [(q.since, ">="), (q.until, "<")] {
-        if let Some(v) = bound {
-            binds.push(Bind::Int(v));
-            clauses.push(format!("e.recorded {op} ${}", binds.len()));
+    for (column, values) in [("e.agent_user", &q.agents), ("e.action", &q.actions)] {
+        if let Some(values) = values.as_ref().filter(|v| !v.is_empty()) {
+            sql.push(&format!(" AND {column} IN ("))
+                .append(&list(values))
+                .push(")");
         }
     }
-    if let Some(seq) = q.before_seq {
-        binds.push(Bind::Int(seq));
-        clauses.push(format!("e.seq < ${}", binds.len()));
+    if let Some(id) = &q.id {
+        sql.push(" AND e.id = ").text(id.as_str());
+    }
+    if let Some(since) = q.since {
+        sql.push(" AND e.recorded >= ").int(since);
+    }
+    if let Some(until) = q.until {
+        sql.push(" AND e.recorded < ").int(until);
+    }
+    if let (true, Some(seq)) = (paged, q.before_seq) {
+        sql.push(" AND e.seq < ").int(seq);
     }
     // An empty list matches nothing.
     let empty = [&q.patients, &q.agents, &q.actions]
         .iter()
         .any(|l| l.as_ref().is_some_and(Vec::is_empty));
     if empty {
-        clauses.push("1 = 0".into());
+        sql.push(" AND 1 = 0");
     }
-    (clauses.join(" AND "), binds)
+    sql
 }

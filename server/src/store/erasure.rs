@@ -6,7 +6,8 @@
 use sqlx::Row;
 
 use super::audit::AuditRecord;
-use super::write::{WriteTx, INDEX_TABLES};
+use super::sql::Sql;
+use super::write::{id_list, WriteTx, INDEX_TABLES};
 use super::{Backend, Store, StoreError};
 use crate::served::ServedType;
 
@@ -103,31 +104,6 @@ impl Store {
     }
 }
 
-/// `sql` with the tenant, optionally the type, then `ids` bound in that order.
-fn bound<'q>(
-    sql: &'q str,
-    tenant_id: &str,
-    resource_type: Option<&str>,
-    ids: &[String],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    let mut q = sqlx::query(sql).bind(tenant_id.to_string());
-    if let Some(t) = resource_type {
-        q = q.bind(t.to_string());
-    }
-    for id in ids {
-        q = q.bind(id.clone());
-    }
-    q
-}
-
-/// `$first, $first+1, …` for `n` values.
-fn placeholders(first: usize, n: usize) -> String {
-    (0..n)
-        .map(|i| format!("${}", i + first))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 impl WriteTx {
     /// Removes resources of one type, every version, their index rows and their records.
     async fn erase_resources(
@@ -136,52 +112,50 @@ impl WriteTx {
         served: ServedType,
         ids: &[String],
     ) -> Result<(u64, u64), StoreError> {
-        let rtype = Some(served.name());
-        let list = placeholders(3, ids.len());
-        let seqs_sql = format!(
-            "SELECT seq FROM resources WHERE tenant_id = $1 AND resource_type = $2 AND id IN ({list})"
-        );
-        let seqs: Vec<i64> = bound(&seqs_sql, tenant_id, rtype, ids)
+        // `FROM table WHERE tenant_id = … [AND resource_type = …] AND id IN (…)`
+        let rows_of = |prefix: &str, table: &str, typed: bool| {
+            let mut sql = Sql::new(&format!("{prefix} {table} WHERE tenant_id = "));
+            sql.text(tenant_id);
+            if typed {
+                sql.push(" AND resource_type = ").text(served.name());
+            }
+            sql.push(" AND id IN (")
+                .append(&id_list(ids.iter().map(String::as_str)))
+                .push(")");
+            sql
+        };
+        let seqs: Vec<i64> = rows_of("SELECT seq FROM", "resources", true)
+            .query()
             .fetch_all(&mut *self.tx)
             .await?
             .iter()
             .map(|r| r.get(0))
             .collect();
         if !seqs.is_empty() {
-            let seq_list = seqs
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
             for table in INDEX_TABLES {
-                sqlx::query(&format!(
-                    "DELETE FROM {table} WHERE resource_seq IN ({seq_list})"
-                ))
-                .execute(&mut *self.tx)
-                .await?;
+                let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE resource_seq IN ("));
+                for (i, seq) in seqs.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.int(*seq);
+                }
+                sql.push(")").query().execute(&mut *self.tx).await?;
             }
         }
-        let versions_sql = format!(
-            "DELETE FROM resource_versions WHERE tenant_id = $1 AND resource_type = $2 AND id IN ({list})"
-        );
-        let versions = bound(&versions_sql, tenant_id, rtype, ids)
+        let versions = rows_of("DELETE FROM", "resource_versions", true)
+            .query()
             .execute(&mut *self.tx)
             .await?
             .rows_affected();
-        let resources_sql = format!(
-            "DELETE FROM resources WHERE tenant_id = $1 AND resource_type = $2 AND id IN ({list})"
-        );
-        let resources = bound(&resources_sql, tenant_id, rtype, ids)
+        let resources = rows_of("DELETE FROM", "resources", true)
+            .query()
             .execute(&mut *self.tx)
             .await?
             .rows_affected();
         // The record tables have no type column.
-        let records_sql = format!(
-            "DELETE FROM {} WHERE tenant_id = $1 AND id IN ({})",
-            served.record_table(),
-            placeholders(2, ids.len())
-        );
-        bound(&records_sql, tenant_id, None, ids)
+        rows_of("DELETE FROM", served.record_table(), false)
+            .query()
             .execute(&mut *self.tx)
             .await?;
         Ok((resources, versions))

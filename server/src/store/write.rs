@@ -440,7 +440,7 @@ fn observation_series(index: &[IndexEntry]) -> Vec<[Arg; 5]> {
 }
 
 /// `$1, $2, …` bound to `ids`, for an `IN (…)`.
-fn id_list<'a>(ids: impl Iterator<Item = &'a str>) -> Sql {
+pub(super) fn id_list<'a>(ids: impl Iterator<Item = &'a str>) -> Sql {
     let mut sql = Sql::default();
     for (i, id) in ids.enumerate() {
         if i > 0 {
