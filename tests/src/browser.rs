@@ -82,6 +82,11 @@ impl Browser {
         r
     }
 
+    /// Submits a form of the server at `root` to `/auth/{page}`.
+    pub async fn post_auth(&mut self, root: &str, page: &str, fields: &[(&str, &str)]) -> Response {
+        self.post_form(&format!("{root}/auth/{page}"), fields).await
+    }
+
     pub async fn post_form(&mut self, url: &str, fields: &[(&str, &str)]) -> Response {
         let body = form(fields);
         let r = self

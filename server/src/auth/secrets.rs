@@ -17,11 +17,7 @@ pub fn random_token() -> String {
 
 /// How a handle is stored and looked up.
 pub fn hash(value: &str) -> String {
-    digest(&SHA256, value.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::store::crypto::sha256_hex(value.as_bytes())
 }
 
 /// The PKCE S256 challenge of a verifier (RFC 7636 §4.2).

@@ -1,7 +1,7 @@
 //! The access log: appending chained rows, searching them, and reading a chain back for
 //! verification.
 
-use ring::digest::{digest, SHA256};
+use super::crypto::sha256_hex;
 use sqlx::Row;
 
 use super::sql::{Arg, Sql};
@@ -64,11 +64,7 @@ pub fn chain_hash(prev_hash: &str, r: &AuditRecord) -> String {
         r.entity,
         r.patients.join(" "),
     ]);
-    digest(&SHA256, fields.to_string().as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    sha256_hex(fields.to_string().as_bytes())
 }
 
 const COLUMNS: &str = "seq, id, tenant_id, recorded, type_code, subtype, action, outcome, \

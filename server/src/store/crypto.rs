@@ -173,7 +173,8 @@ impl Store {
     /// Makes the tenant's first key if it has none, and loads its keys. Called when a
     /// tenant is made and at start, outside any write transaction.
     pub async fn ensure_tenant_keys(&self, tenant_id: &str) -> Result<(), StoreError> {
-        if self.stored_keys(tenant_id).await?.is_empty() {
+        let mut rows = self.stored_keys(tenant_id).await?;
+        if rows.is_empty() {
             let search: [u8; 32] = random_bytes();
             let wrapped = self.crypto.wrap(tenant_id, &random_bytes(), &search)?;
             sqlx::query(
@@ -185,16 +186,26 @@ impl Store {
             .bind(now_micros())
             .execute(self.pool())
             .await?;
+            rows = self.stored_keys(tenant_id).await?;
         }
-        self.load_tenant_keys(tenant_id).await?;
+        self.cache_tenant_keys(tenant_id, &rows)?;
         Ok(())
     }
 
     async fn load_tenant_keys(&self, tenant_id: &str) -> Result<Arc<TenantKeys>, StoreError> {
         let rows = self.stored_keys(tenant_id).await?;
+        self.cache_tenant_keys(tenant_id, &rows)
+    }
+
+    /// Unwraps `rows` and keeps them as the tenant's keys.
+    fn cache_tenant_keys(
+        &self,
+        tenant_id: &str,
+        rows: &[(i64, String)],
+    ) -> Result<Arc<TenantKeys>, StoreError> {
         let keys = self
             .crypto
-            .unwrap_all(tenant_id, &rows)?
+            .unwrap_all(tenant_id, rows)?
             .ok_or_else(|| StoreError::Crypto(format!("tenant {tenant_id} has no key")))?;
         let keys = Arc::new(keys);
         self.crypto
@@ -217,10 +228,10 @@ impl Store {
     /// Adds a key version; what is sealed from now on uses it. The search key stays, so
     /// the index of national identity numbers stays valid.
     pub async fn add_tenant_key_version(&self, tenant_id: &str) -> Result<i64, StoreError> {
-        let keys = self.load_tenant_keys(tenant_id).await?;
+        let rows = self.stored_keys(tenant_id).await?;
+        let keys = self.cache_tenant_keys(tenant_id, &rows)?;
         // The search key is not kept in memory in a form that can be re-wrapped, so it is
         // read back from the newest stored version.
-        let rows = self.stored_keys(tenant_id).await?;
         let (_, newest) = rows.last().ok_or(StoreError::Conflict)?;
         let master = self.crypto.master()?;
         let both = STANDARD
@@ -330,12 +341,17 @@ pub struct SearchHasher(hmac::Key);
 impl SearchHasher {
     pub fn hash(&self, value: &str) -> String {
         let tag = hmac::sign(&self.0, value.as_bytes());
-        let hex: String = tag.as_ref()[..16]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("{HASHED}{hex}")
+        format!("{HASHED}{}", hex(&tag.as_ref()[..16]))
     }
+}
+
+/// SHA-256 as lowercase hex: stored handles, the access log's chain, content digests.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(ring::digest::digest(&ring::digest::SHA256, data).as_ref())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Whether `system` is one of the national person-identifier systems (FNR, DNR, HNR, FHN),

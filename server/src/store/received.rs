@@ -1,6 +1,6 @@
 //! Documents received through the JFT contract, and their journaling status.
 
-use ring::digest::{digest, SHA256};
+use super::crypto::sha256_hex;
 use sqlx::Row;
 
 use super::{now_micros, Store, StoreError};
@@ -39,11 +39,7 @@ impl Store {
             return Ok(Received::Again(id));
         }
         let id = uuid::Uuid::new_v4().to_string();
-        let sha: String = digest(&SHA256, content.as_bytes())
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let sha = sha256_hex(content.as_bytes());
         let sealed = self.seal(tenant_id, content).await?;
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(

@@ -82,13 +82,9 @@ impl WriteTx {
             .bind(id)
             .fetch_optional(&mut *self.tx)
             .await?;
-        match row.as_ref().map(current_from_row) {
-            Some(mut v) => {
-                v.json = self.store.unseal_opt(tenant_id, v.json).await?;
-                Ok(Some(v))
-            }
-            None => Ok(None),
-        }
+        self.store
+            .unsealed(tenant_id, row.as_ref().map(current_from_row))
+            .await
     }
 
     /// The current versions of `ids` (of one type), locked like `current`.

@@ -8,17 +8,7 @@ use helsebro_blackbox::reqwest::Client;
 use helsebro_blackbox::{json_with_status, on_both_backends, TestServer};
 use serde_json::{json, Value};
 
-fn heart_rate(patient: &str) -> Value {
-    json!({
-        "resourceType": "Observation",
-        "status": "final",
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
-        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
-        "subject": {"reference": format!("Patient/{patient}")},
-        "effectiveDateTime": "2026-03-01T08:00:00Z",
-        "valueQuantity": {"value": 61, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}
-    })
-}
+use crate::authorization::heart_rate;
 
 async fn put(s: &TestServer, path: &str, body: Value) {
     let r = s.put_json(path, &body).await;
@@ -54,6 +44,21 @@ fn entities(e: &Value) -> Vec<String> {
         })
         .map(str::to_string)
         .collect()
+}
+
+/// The newest rows of requests that had no valid token (the empty tenant's chain).
+async fn untenanted(s: &TestServer, limit: i64) -> Vec<helsebro::store::audit::AuditRecord> {
+    let rows = s
+        .state
+        .store
+        .search_audit(&AuditQuery {
+            tenant_id: String::new(),
+            limit,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    rows.into_iter().map(|r| r.record).collect()
 }
 
 async fn status(c: &Client, url: String) -> u16 {
@@ -142,17 +147,8 @@ async fn every_interaction_leaves_a_row(s: TestServer) {
 
     // A request without a valid token belongs to no tenant: it is logged on its own chain.
     assert_eq!(status(&s.anonymous, s.url("Patient/p1")).await, 401);
-    let unknown = s
-        .state
-        .store
-        .search_audit(&AuditQuery {
-            tenant_id: String::new(),
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let row = &unknown[0].record;
+    let unknown = untenanted(&s, 10).await;
+    let row = &unknown[0];
     assert_eq!(
         (row.outcome.as_str(), row.outcome_desc.as_deref()),
         ("4", Some("401"))
@@ -169,17 +165,8 @@ async fn every_interaction_leaves_a_row(s: TestServer) {
         .await
         .unwrap();
     assert_eq!(refused.status(), 400);
-    let rows = s
-        .state
-        .store
-        .search_audit(&AuditQuery {
-            tenant_id: String::new(),
-            limit: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let login = &rows[0].record;
+    let rows = untenanted(&s, 1).await;
+    let login = &rows[0];
     assert_eq!(
         (
             login.type_code.as_str(),

@@ -20,7 +20,7 @@ async fn patient(s: &TestServer, id: &str) {
     assert!(r.status().is_success(), "{}", r.text().await.unwrap());
 }
 
-fn heart_rate(patient: &str) -> Value {
+pub(crate) fn heart_rate(patient: &str) -> Value {
     json!({
         "resourceType": "Observation",
         "status": "final",

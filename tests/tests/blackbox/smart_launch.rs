@@ -118,11 +118,8 @@ async fn consent_step(
         "{user} not offered"
     );
     let next = redirect_of(
-        &b.post_form(
-            &format!("{}/auth/sign-in", s.root),
-            &[("request", &request), ("user", user)],
-        )
-        .await,
+        &b.post_auth(&s.root, "sign-in", &[("request", &request), ("user", user)])
+            .await,
     );
     let next = if next.url.ends_with("/auth/patient") {
         let patient = patient.expect("the picker came, so a patient must be chosen");
@@ -135,8 +132,9 @@ async fn consent_step(
             .unwrap()
             .contains(&format!("value=\"{patient}\"")));
         redirect_of(
-            &b.post_form(
-                &format!("{}/auth/patient", s.root),
+            &b.post_auth(
+                &s.root,
+                "patient",
                 &[("request", &request), ("patient", patient)],
             )
             .await,
@@ -164,10 +162,7 @@ async fn consent_step(
             fields.push(("scope", scope));
         }
     }
-    redirect_of(
-        &b.post_form(&format!("{}/auth/consent", s.root), &fields)
-            .await,
-    )
+    redirect_of(&b.post_auth(&s.root, "consent", &fields).await)
 }
 
 async fn token_request(
@@ -493,8 +488,9 @@ async fn practitioners_pick_among_their_patients(s: TestServer) {
     let to_sign_in = redirect_of(&b.get(&url).await);
     let request = to_sign_in.get("request").unwrap().to_string();
     let next = redirect_of(
-        &b.post_form(
-            &format!("{}/auth/sign-in", s.root),
+        &b.post_auth(
+            &s.root,
+            "sign-in",
             &[
                 ("request", &request),
                 ("user", "Practitioner/demo-practitioner-0"),
@@ -511,15 +507,17 @@ async fn practitioners_pick_among_their_patients(s: TestServer) {
     assert!(html.contains("value=\"demo-patient-3\""));
     assert!(!html.contains("value=\"demo-patient-1\""));
     let refused = b
-        .post_form(
-            &format!("{}/auth/patient", s.root),
+        .post_auth(
+            &s.root,
+            "patient",
             &[("request", &request), ("patient", "demo-patient-1")],
         )
         .await;
     assert_eq!(refused.status(), 403);
     let chosen = redirect_of(
-        &b.post_form(
-            &format!("{}/auth/patient", s.root),
+        &b.post_auth(
+            &s.root,
+            "patient",
             &[("request", &request), ("patient", "demo-patient-3")],
         )
         .await,
@@ -532,8 +530,9 @@ async fn practitioners_pick_among_their_patients(s: TestServer) {
     assert!(html.contains("Lese og søke i alle opplysninger for pasienten"));
     assert!(html.contains("Read and search all records of the patient"));
     let back = redirect_of(
-        &b.post_form(
-            &format!("{}/auth/consent", s.root),
+        &b.post_auth(
+            &s.root,
+            "consent",
             &[
                 ("request", &request),
                 ("decision", "approve"),
@@ -627,24 +626,27 @@ async fn requests_that_break_the_rules_are_refused(s: TestServer) {
     let request = to_sign_in.get("request").unwrap().to_string();
     let mut other = Browser::new();
     let stolen = other
-        .post_form(
-            &format!("{}/auth/sign-in", s.root),
+        .post_auth(
+            &s.root,
+            "sign-in",
             &[("request", &request), ("user", "Patient/demo-patient-0")],
         )
         .await;
     assert_eq!(stolen.status(), 403);
     // Denying sends access_denied back.
     let consent = redirect_of(
-        &b.post_form(
-            &format!("{}/auth/sign-in", s.root),
+        &b.post_auth(
+            &s.root,
+            "sign-in",
             &[("request", &request), ("user", "Patient/demo-patient-0")],
         )
         .await,
     );
     assert!(consent.url.ends_with("/auth/consent"));
     let denied = redirect_of(
-        &b.post_form(
-            &format!("{}/auth/consent", s.root),
+        &b.post_auth(
+            &s.root,
+            "consent",
             &[("request", &request), ("decision", "deny")],
         )
         .await,
@@ -924,8 +926,9 @@ async fn ehr_launch_passes_the_patient(s: TestServer) {
         "only the launch patient"
     );
     let outsider = b
-        .post_form(
-            &format!("{}/auth/sign-in", s.root),
+        .post_auth(
+            &s.root,
+            "sign-in",
             &[
                 ("request", &request),
                 ("user", "Practitioner/demo-practitioner-1"),
@@ -1011,10 +1014,7 @@ async fn sign_in_stays_within_the_apps_tenant(s: TestServer) {
     );
     for user in ["Patient/demo-patient-0", "Practitioner/demo-practitioner-0"] {
         let r = b
-            .post_form(
-                &format!("{}/auth/sign-in", s.root),
-                &[("request", &request), ("user", user)],
-            )
+            .post_auth(&s.root, "sign-in", &[("request", &request), ("user", user)])
             .await;
         assert_eq!(r.status(), 403, "{user} of another tenant signed in");
     }

@@ -125,16 +125,18 @@ async fn sign_in_at_provider(
     );
     let request = to_sign_in.get("request").unwrap().to_string();
     let consent = redirect_of(
-        &b.post_form(
-            &format!("{}/auth/sign-in", provider.root),
+        &b.post_auth(
+            &provider.root,
+            "sign-in",
             &[("request", &request), ("user", user)],
         )
         .await,
     );
     assert!(consent.url.ends_with("/auth/consent"), "{}", consent.url);
     redirect_of(
-        &b.post_form(
-            &format!("{}/auth/consent", provider.root),
+        &b.post_auth(
+            &provider.root,
+            "consent",
             &[
                 ("request", &request),
                 ("decision", "approve"),
@@ -243,8 +245,9 @@ async fn people_without_an_hpr_number_are_refused(backend: Backend) {
     // The built-in demo sign-in is off when a provider is configured.
     let (request, _) = start_app_flow(&server, &mut b).await;
     let demo = b
-        .post_form(
-            &format!("{}/auth/sign-in", server.root),
+        .post_auth(
+            &server.root,
+            "sign-in",
             &[
                 ("request", &request),
                 ("user", "Practitioner/demo-practitioner-0"),

@@ -149,11 +149,11 @@ async fn search(
         });
     }
     for m in matches {
-        ctx.note_patient(crate::audit::patients::patient_of_json(served, &m.json));
+        // One parse gives the entry's id and, for the access log, its patient.
+        let resource: Value = serde_json::from_str(&m.json).unwrap_or_default();
+        ctx.note_patient(crate::audit::patients::patient_of(served, &resource));
+        let id = resource["id"].as_str().unwrap_or_default().to_string();
         let json = shape(&parsed, m.json);
-        let id = serde_json::from_str::<IdOnly>(&json)
-            .map(|i| i.id)
-            .unwrap_or_default();
         bundle.entry.push(Entry {
             full_url: Some(format!("{path}/{id}")),
             resource: Some(raw(json)),
@@ -162,11 +162,6 @@ async fn search(
         });
     }
     Ok(FhirResponse::new(StatusCode::OK, Some(bundle.to_json())))
-}
-
-#[derive(serde::Deserialize)]
-struct IdOnly {
-    id: String,
 }
 
 type ElementFilter = Box<dyn Fn(&str) -> bool>;
