@@ -15,6 +15,18 @@ struct Cli {
     command: Command,
 }
 
+/// The server's public FHIR base URL, for commands that speak for the server.
+#[derive(clap::Args)]
+struct PublicBase {
+    /// The server's public FHIR base URL: a token's audience, an EHR launch's `iss`.
+    #[arg(
+        long,
+        env = "HELSEBRO_BASE_URL",
+        default_value = "http://127.0.0.1:8080/fhir"
+    )]
+    base_url: String,
+}
+
 #[derive(clap::Args)]
 struct Database {
     /// `sqlite://PATH` or `postgres://…`.
@@ -81,13 +93,8 @@ enum Command {
         /// The tenant's organisation number (default: the server's default tenant).
         #[arg(long)]
         tenant: Option<String>,
-        /// The FHIR base the token is for: the server's public base URL.
-        #[arg(
-            long,
-            env = "HELSEBRO_BASE_URL",
-            default_value = "http://127.0.0.1:8080/fhir"
-        )]
-        base_url: String,
+        #[command(flatten)]
+        base: PublicBase,
         /// How long the token is valid, in minutes.
         #[arg(long, default_value_t = 60)]
         minutes: u64,
@@ -106,13 +113,8 @@ enum Command {
         /// The tenant's organisation number (default: the server's default tenant).
         #[arg(long)]
         tenant: Option<String>,
-        /// The server's public FHIR base URL, passed to the app as `iss`.
-        #[arg(
-            long,
-            env = "HELSEBRO_BASE_URL",
-            default_value = "http://127.0.0.1:8080/fhir"
-        )]
-        base_url: String,
+        #[command(flatten)]
+        base: PublicBase,
     },
     /// Register an OAuth client.
     Client {
@@ -339,7 +341,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             patient,
             user,
             tenant,
-            base_url,
+            base,
             minutes,
         } => {
             let state = open_state(db.url).await?;
@@ -347,7 +349,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let token = helsebro::auth::tokens::operator_token(
                 &state.store,
                 &state.keys,
-                base_url.trim_end_matches('/'),
+                base.base_url.trim_end_matches('/'),
                 &helsebro::auth::tokens::OperatorRequest {
                     tenant: &tenant,
                     scope: &scope,
@@ -417,7 +419,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             client,
             patient,
             tenant,
-            base_url,
+            base,
         } => {
             let state = open_state(db.url).await?;
             let tenant = tenant_named(&state, tenant).await?;
@@ -426,7 +428,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 &tenant,
                 &client,
                 &patient,
-                base_url.trim_end_matches('/'),
+                base.base_url.trim_end_matches('/'),
             )
             .await
             .map_err(|e| e.to_string())?;
