@@ -4,6 +4,7 @@
 pub mod codes;
 pub mod communication;
 pub mod dates;
+pub mod document;
 pub mod error;
 pub mod index;
 pub mod json;

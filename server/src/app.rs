@@ -30,6 +30,8 @@ pub enum AppError {
     Upstream(#[from] auth::upstream::UpstreamError),
     #[error("master key: {0}")]
     MasterKey(String),
+    #[error("could not start: {0}")]
+    Startup(String),
 }
 
 /// Opens storage, ensures the default tenant and (with `--demo`) the demo data.
@@ -123,6 +125,9 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/revoke", post(auth::revocation::handle))
         .with_state(state.clone())
         .nest("/jft/v1", crate::jft::router(state.clone()))
+        .nest("/vkp", crate::vkp::router(state.clone()))
+        .nest("/edi", crate::edi_inbox::router(state.clone()))
+        .nest("/admin", crate::delivery::admin::router(state.clone()))
         .nest("/fhir", fhir::router(state))
         .layer(CorsLayer::permissive())
         .layer(
@@ -146,11 +151,24 @@ fn prepare_id_token_key(state: &AppState) {
     });
 }
 
+/// The jobs a serving instance runs beside the requests: the id_token key, retention,
+/// and (unless turned off) a delivery worker.
+fn start_background(state: &AppState) -> Result<(), AppError> {
+    prepare_id_token_key(state);
+    crate::retention::schedule(state.store.clone());
+    let config = state.config.delivery.clone();
+    if config.enabled {
+        let worker = crate::delivery::worker::Worker::new(state.store.clone(), config)
+            .map_err(|e| AppError::Startup(format!("delivery worker: {e}")))?;
+        tokio::spawn(std::sync::Arc::new(worker).run());
+    }
+    Ok(())
+}
+
 /// Serves until the process is asked to stop.
 pub async fn serve(listener: TcpListener, config: Config) -> Result<(), AppError> {
     let state = state(config).await?;
-    prepare_id_token_key(&state);
-    crate::retention::schedule(state.store.clone());
+    start_background(&state)?;
     axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -167,8 +185,7 @@ pub async fn serve_tls(
     tls: axum_server::tls_rustls::RustlsConfig,
 ) -> Result<(), AppError> {
     let state = state(config).await?;
-    prepare_id_token_key(&state);
-    crate::retention::schedule(state.store.clone());
+    start_background(&state)?;
     let handle = axum_server::Handle::new();
     let stopping = handle.clone();
     tokio::spawn(async move {

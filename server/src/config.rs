@@ -18,6 +18,8 @@ pub struct Config {
     pub upstream: Option<crate::auth::upstream::UpstreamConfig>,
     /// The master key, when given directly (tests); otherwise see `master_key::resolve`.
     pub master_key: Option<crate::store::crypto::MasterKey>,
+    /// How this instance's delivery worker runs.
+    pub delivery: crate::delivery::DeliveryConfig,
 }
 
 impl Config {
@@ -31,6 +33,7 @@ impl Config {
             default_tenant_is_test: false,
             upstream: None,
             master_key: None,
+            delivery: crate::delivery::DeliveryConfig::default(),
         }
     }
 

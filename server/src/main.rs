@@ -1,6 +1,8 @@
 use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
+
+mod cli_delivery;
 use helsebro::config::Config;
 use helsebro::store::Store;
 
@@ -68,6 +70,8 @@ enum Command {
         /// Scopes to ask the provider for besides openid (repeat for several).
         #[arg(long = "oidc-scope")]
         oidc_scopes: Vec<String>,
+        #[command(flatten)]
+        delivery: cli_delivery::WorkerArgs,
     },
     /// Load a platform export (one JSON record a line) through the FHIR mapping and checks.
     Import {
@@ -152,6 +156,11 @@ enum Command {
     Issuer {
         #[command(subcommand)]
         command: IssuerCommand,
+    },
+    /// Document delivery to the municipalities' EHRs.
+    Delivery {
+        #[command(subcommand)]
+        command: cli_delivery::DeliveryCommand,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -298,9 +307,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             oidc_issuer,
             oidc_client_id,
             oidc_scopes,
+            delivery,
         } => {
             let mut config = Config::new(listen, db.url);
             config.demo = demo;
+            config.delivery = delivery.config();
             if let (Some(issuer), Some(client_id)) = (oidc_issuer, oidc_client_id) {
                 config.upstream = Some(helsebro::auth::upstream::UpstreamConfig {
                     issuer,
@@ -335,6 +346,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             }
         }
         Command::Import { db, file } => import(&db.url, &file).await?,
+        Command::Delivery { command } => cli_delivery::run(command).await?,
         Command::Token {
             db,
             scope,
@@ -496,7 +508,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let state = open_state(db.url).await?;
             let removed =
                 helsebro::retention::apply(&state.store, helsebro::store::now_micros()).await?;
-            println!("{removed} access-log rows past retention removed");
+            println!("{removed} access-log rows and delivery records past retention removed");
         }
         Command::Keys {
             command: KeysCommand::Rotate { db, tenant },

@@ -69,6 +69,10 @@ pub async fn apply(store: &Store, now: i64) -> Result<u64, StoreError> {
         removed += store
             .expire_audit(&tenant, now - audit_days * DAY_MICROS)
             .await?;
+        let delivery_days = days.delivery.max(MINIMUM.delivery);
+        removed += store
+            .remove_old_deliveries(&tenant, now - delivery_days * DAY_MICROS)
+            .await?;
     }
     Ok(removed)
 }
@@ -80,7 +84,10 @@ pub fn schedule(store: Store) {
         loop {
             tick.tick().await;
             match apply(&store, now_micros()).await {
-                Ok(removed) => tracing::info!(removed, "retention applied to the access log"),
+                Ok(removed) => tracing::info!(
+                    removed,
+                    "retention applied to the access log and delivery register"
+                ),
                 Err(e) => tracing::error!(error = %e, "retention could not be applied"),
             }
         }

@@ -9,6 +9,10 @@ use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::Value;
 
 pub mod browser;
+pub mod db_scan;
+pub mod fault_proxy;
+pub mod keys;
+pub mod sender;
 
 pub use reqwest;
 pub use serde_json;
@@ -27,6 +31,8 @@ pub struct Options {
     pub demo: bool,
     /// The OpenID provider users sign in with.
     pub upstream: Option<helsebro::auth::upstream::UpstreamConfig>,
+    /// The public FHIR base, when the server is reached through a proxy.
+    pub base_url: Option<String>,
 }
 
 impl Default for Options {
@@ -36,6 +42,7 @@ impl Default for Options {
             max_body_bytes: None,
             demo: false,
             upstream: None,
+            base_url: None,
         }
     }
 }
@@ -191,6 +198,9 @@ pub async fn start_on(
     if let Some(max) = options.max_body_bytes {
         config.max_body_bytes = max;
     }
+    if let Some(base) = &options.base_url {
+        config.base_url = base.clone();
+    }
     let state = helsebro::app::state(config).await.expect("server state");
     let app = helsebro::app::router(state.clone());
     tokio::spawn(async move {
@@ -246,7 +256,7 @@ impl TestServer {
         helsebro::auth::tokens::operator_token(
             &self.state.store,
             &self.state.keys,
-            &self.base,
+            &self.state.config.base_url,
             &helsebro::auth::tokens::OperatorRequest {
                 tenant,
                 scope,

@@ -65,6 +65,8 @@ impl<'a> Names<'a> {
         }
         let name = if client_id == OPERATOR_CLIENT {
             Some("Helsebro (driftsverktøy)".to_string())
+        } else if client_id == crate::delivery::transmit_log::DELIVERY_AGENT {
+            Some("Helsebro (dokumentsending)".to_string())
         } else {
             self.store.client(client_id).await?.map(|c| c.name)
         };
@@ -163,7 +165,12 @@ pub async fn to_fhir(
         }
         _ => {}
     }
-    let (type_coding, subtype_coding) = if r.type_code == "login" {
+    let (type_coding, subtype_coding) = if r.type_code == "transmit" {
+        (
+            json!({"system": "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle", "code": "transmit", "display": "Transmit Record Lifecycle Event"}),
+            json!({"system": "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle", "code": "transmit", "display": "Transmit Record Lifecycle Event"}),
+        )
+    } else if r.type_code == "login" {
         (
             json!({"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110114", "display": "User Authentication"}),
             json!({"system": "http://dicom.nema.org/resources/ontology/DCM", "code": "110122", "display": "Login"}),

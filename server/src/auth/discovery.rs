@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use super::dpop;
 use crate::fhir::AppState;
 
 const SCOPES: [&str; 14] = [
@@ -59,6 +60,7 @@ pub async fn smart_configuration(State(state): State<AppState>) -> Response {
             "permission-v2"
         ],
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": dpop::ALGORITHM_NAMES,
     }))
     .into_response()
 }
@@ -82,6 +84,7 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
         "token_endpoint_auth_methods_supported":
             ["private_key_jwt", "client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": dpop::ALGORITHM_NAMES,
     }))
     .into_response()
 }

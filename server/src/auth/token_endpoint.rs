@@ -12,7 +12,12 @@ use super::{client_credentials, code_grant, refresh_grant};
 use crate::fhir::AppState;
 
 pub async fn handle(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    match token(&state, &headers, &body).await {
+    let response = answer(&state, &headers, &body).await;
+    client_credentials::with_dpop_nonce(&state, &headers, response)
+}
+
+async fn answer(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Response {
+    match token(state, headers, body).await {
         Ok(r) => r,
         Err(e) => {
             // A refused grant is logged too. The client is not known for sure, so the row
@@ -57,7 +62,7 @@ pub fn form(headers: &HeaderMap, body: &[u8]) -> Result<HashMap<String, String>,
 async fn token(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Response, OAuthError> {
     let fields = form(headers, body)?;
     match fields.get("grant_type").map(String::as_str) {
-        Some("client_credentials") => client_credentials::grant(state, &fields).await,
+        Some("client_credentials") => client_credentials::grant(state, headers, &fields).await,
         Some("authorization_code") => code_grant::grant(state, headers, &fields).await,
         Some("refresh_token") => refresh_grant::grant(state, headers, &fields).await,
         Some(other) => Err(OAuthError::new(

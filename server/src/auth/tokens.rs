@@ -30,6 +30,16 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// The key a DPoP-bound token is bound to (RFC 9449 §6).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The confirmation claim of a DPoP-bound token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 thumbprint of the key proofs must be signed with.
+    pub jkt: String,
 }
 
 pub struct NewToken<'a> {
@@ -43,6 +53,8 @@ pub struct NewToken<'a> {
     pub lifetime: Duration,
     /// The code-flow authorization behind the token, if any.
     pub authorization_id: Option<&'a str>,
+    /// The thumbprint of the DPoP key the token is bound to, if any.
+    pub jkt: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +92,7 @@ pub async fn issue(
         expires_at: now + t.lifetime.as_secs() as i64,
         revoked: false,
         authorization_id: t.authorization_id.map(str::to_string),
+        jkt: t.jkt.map(str::to_string),
     };
     store.add_access_grant(&grant).await?;
     let claims = Claims {
@@ -94,6 +107,7 @@ pub async fn issue(
         iat: grant.issued_at,
         exp: grant.expires_at,
         jti: grant.jti.clone(),
+        cnf: grant.jkt.clone().map(|jkt| Confirmation { jkt }),
     };
     let key = keys.signing();
     let mut header = Header::new(Algorithm::ES256);
@@ -140,6 +154,9 @@ pub async fn verify(
     if tenant.org_number != claims.tenant {
         return Err(invalid("tenant mismatch"));
     }
+    if claims.cnf.map(|c| c.jkt) != grant.jkt {
+        return Err(invalid("key binding differs from the grant"));
+    }
     let scopes = Scopes::parse(&grant.scope).map_err(|_| invalid("stored scope unreadable"))?;
     let access = Access {
         tenant,
@@ -149,7 +166,7 @@ pub async fn verify(
         patient: grant.patient_id,
         fhir_user: grant.fhir_user,
         care_patients: Vec::new(),
-        bound_to: None,
+        bound_to: grant.jkt,
         purpose_of_use: None,
     };
     Ok(access.with_care(store).await?)
@@ -255,6 +272,7 @@ pub async fn operator_token(
             fhir_user: user,
             lifetime,
             authorization_id: None,
+            jkt: None,
         },
     )
     .await?;

@@ -73,6 +73,7 @@ pub async fn respond(state: &AppState, g: UserGrant<'_>) -> Result<Response, OAu
             fhir_user: g.fhir_user,
             lifetime: USER_TOKEN_LIFETIME,
             authorization_id: Some(g.authorization_id),
+            jkt: None,
         },
     )
     .await

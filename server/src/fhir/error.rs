@@ -18,6 +18,15 @@ pub enum ApiError {
         message: String,
         expression: Option<String>,
     },
+    /// A `400` whose issue also carries a code of the receiving service's own code system
+    /// in `details` (VKP's `vkp-operation-outcome-v090`).
+    #[error("{message}")]
+    Coded {
+        code: &'static str,
+        details: (&'static str, &'static str, &'static str),
+        message: String,
+        expression: Option<String>,
+    },
     #[error("the resource is not valid FHIR R4")]
     Structure(Vec<StructureIssue>),
     #[error("{0}")]
@@ -68,7 +77,9 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest { .. } | ApiError::Structure(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest { .. } | ApiError::Coded { .. } | ApiError::Structure(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnknownType(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Gone(_) => StatusCode::GONE,
@@ -93,6 +104,17 @@ impl ApiError {
                 message,
                 expression,
             } => vec![issue(code, message, expression.as_deref())],
+            ApiError::Coded {
+                code,
+                details: (system, detail, display),
+                message,
+                expression,
+            } => {
+                let mut i = issue(code, message, expression.as_deref());
+                i["details"] =
+                    json!({"coding": [{"system": system, "code": detail, "display": display}]});
+                vec![i]
+            }
             ApiError::Structure(list) => list
                 .iter()
                 .map(|i| {
@@ -150,6 +172,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict => {
                 ApiError::Conflict("the resource was changed by another request; retry".into())
             }
+            StoreError::Refused(why) => ApiError::Conflict(why),
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -189,10 +189,11 @@ impl FhirResponse {
                 }
             },
         };
-        builder
-            .header(header::CONTENT_TYPE, format.content_type())
-            .body(Body::from(body))
-            .unwrap_or_default()
+        // A handler that serves something other than FHIR names its own type.
+        if !self.headers.iter().any(|(n, _)| n == header::CONTENT_TYPE) {
+            builder = builder.header(header::CONTENT_TYPE, format.content_type());
+        }
+        builder.body(Body::from(body)).unwrap_or_default()
     }
 }
 

@@ -2,6 +2,7 @@
 //! `docs/import-format.md`) through the same mapping and write path as FHIR writes.
 //! A rejected line is reported with its number and reason; the import goes on.
 
+mod journal_note;
 mod lines;
 
 use std::io::BufRead;
@@ -49,6 +50,15 @@ pub async fn import(
         let line = line?;
         lines_read = index + 1;
         if line.trim().is_empty() {
+            continue;
+        }
+        if let Some(note) = journal_note::recognise(&line) {
+            // A note may name a patient of the pending batch: that goes first.
+            import_batch(&path, &std::mem::take(&mut batch).lines, &mut report).await;
+            match journal_note::write(store, tenant, note).await {
+                Ok(()) => report.imported += 1,
+                Err(reason) => report.rejected.push((lines_read, reason)),
+            }
             continue;
         }
         let parsed = match parse(&line) {

@@ -94,6 +94,7 @@ async fn read_document(ctx: &mut Ctx, id: &str) -> Result<FhirResponse, ApiError
     let doc = store
         .received_document(&tenant, id)
         .await?
+        .filter(|d| d.contract != "edi")
         .ok_or_else(|| ApiError::NotFound(format!("Bundle/{id}")))?;
     store
         .mark_received_read(&tenant, std::slice::from_ref(&doc.id))

@@ -12,7 +12,7 @@ use crate::auth::scopes::Permission;
 use crate::fhir::error::ApiError;
 use crate::fhir::format::{FhirResponse, Rendered};
 use crate::fhir::Ctx;
-use crate::store::received::Received;
+use crate::store::received::{Contract, Received};
 
 pub async fn handle(mut ctx: Ctx, body: Body) -> Rendered {
     ctx.note("create", "Bundle");
@@ -76,7 +76,7 @@ async fn receive(ctx: &mut Ctx, body: Body) -> Result<FhirResponse, ApiError> {
     let id = match ctx
         .state
         .store
-        .receive_document(&tenant, &sender, &document_id, text)
+        .receive_document(Contract::Jft, &tenant, &sender, &document_id, text)
         .await?
     {
         Received::New(id) | Received::Again(id) => id,

@@ -28,6 +28,7 @@ async fn status(ctx: &mut Ctx, id: &str) -> Result<FhirResponse, ApiError> {
         .store
         .received_document(&access.tenant.id, id)
         .await?
+        .filter(|d| d.contract != "edi")
         .ok_or_else(not_found)?;
     // Another sender's document is as unknown as none.
     if doc.sender != access.client_id && !granted(ctx, Permission::Read)? {

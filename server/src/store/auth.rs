@@ -27,6 +27,8 @@ pub struct AccessGrant {
     pub revoked: bool,
     /// The code-flow authorization the token came from.
     pub authorization_id: Option<String>,
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`), if any.
+    pub jkt: Option<String>,
 }
 
 impl Store {
@@ -69,8 +71,8 @@ impl Store {
     pub async fn add_access_grant(&self, g: &AccessGrant) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO access_grants (jti, tenant_id, client_id, subject, scope, patient_id, \
-             fhir_user, issued_at, expires_at, revoked, authorization_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+             fhir_user, issued_at, expires_at, revoked, authorization_id, jkt) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(&g.jti)
         .bind(&g.tenant_id)
@@ -83,6 +85,7 @@ impl Store {
         .bind(g.expires_at)
         .bind(g.revoked)
         .bind(g.authorization_id.as_deref())
+        .bind(g.jkt.as_deref())
         .execute(self.pool())
         .await?;
         Ok(())
@@ -96,7 +99,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT g.jti, g.tenant_id, g.client_id, g.subject, g.scope, g.patient_id, \
              g.fhir_user, g.issued_at, g.expires_at, g.revoked, \
-             t.org_number, t.name, t.municipality_number, t.is_test, g.authorization_id \
+             t.org_number, t.name, t.municipality_number, t.is_test, g.authorization_id, g.jkt \
              FROM access_grants g JOIN tenants t ON t.id = g.tenant_id WHERE g.jti = $1",
         )
         .bind(jti)
@@ -115,6 +118,7 @@ impl Store {
                 expires_at: r.get(8),
                 revoked: flag(&r, 9),
                 authorization_id: r.get(14),
+                jkt: r.get(15),
             };
             let tenant = Tenant {
                 id: grant.tenant_id.clone(),

@@ -40,6 +40,20 @@ impl Store {
         if !exists {
             return Ok(None);
         }
+        let sending = sqlx::query(
+            "SELECT 1 FROM deliveries WHERE tenant_id = $1 AND patient_id = $2 \
+             AND final_at IS NULL LIMIT 1",
+        )
+        .bind(tenant_id)
+        .bind(patient_id)
+        .fetch_optional(&mut *tx.tx)
+        .await?;
+        if sending.is_some() {
+            // The document on its way would arrive with nothing behind it to answer for it.
+            return Err(StoreError::Refused(format!(
+                "Patient/{patient_id} has a document delivery in progress; erase when it is final"
+            )));
+        }
         let mut erased = Erased::default();
         // The Patient last, as the others point to it.
         for served in ServedType::PATIENT_RECORD.into_iter().rev() {
@@ -94,11 +108,7 @@ impl Store {
         // pg_statistic): they would keep the erased national identity number.
         self.analyze().await?;
         if backend == Backend::Sqlite {
-            // Old page images of the erased rows stay in the write-ahead log until a
-            // checkpoint copies the overwritten pages back and empties it.
-            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-                .execute(self.pool())
-                .await?;
+            self.flush_wal().await?;
         }
         Ok(Some(erased))
     }

@@ -13,6 +13,10 @@ pub enum StoreError {
     /// sealed value was tampered with.
     #[error("encryption at rest: {0}")]
     Crypto(String),
+    /// The change would break a rule of the records (e.g. erasing a patient while a
+    /// document about them is on its way).
+    #[error("{0}")]
+    Refused(String),
 }
 
 impl StoreError {

@@ -10,6 +10,8 @@ pub mod authorizations;
 pub mod care;
 pub mod clients;
 pub mod crypto;
+pub mod deliveries;
+pub mod document_sources;
 pub mod erasure;
 mod error;
 pub mod history;
@@ -148,6 +150,18 @@ impl Store {
     }
 
     /// Refreshes planner statistics after a bulk load. Without them the first searches after a load can pick nested loops.
+    /// SQLite: copies the write-ahead log into the database and empties it. Old page
+    /// images of removed content (an erased patient, a delivered document) stay in the log
+    /// until then; the database itself overwrites them (`secure_delete`).
+    pub async fn flush_wal(&self) -> Result<(), StoreError> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub async fn analyze(&self) -> Result<(), StoreError> {
         sqlx::query("ANALYZE").execute(&self.pool).await?;
         if self.backend == Backend::Sqlite {

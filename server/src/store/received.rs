@@ -15,6 +15,29 @@ pub struct ReceivedDocument {
     pub registered_at: i64,
     pub read_at: Option<i64>,
     pub journaled_at: Option<i64>,
+    /// `jft`, `vkp` or `edi`.
+    pub contract: String,
+    /// The AppRec sent back for an EDI message (unsealed).
+    pub apprec: Option<String>,
+}
+
+/// The contract a document came in by. JFT and VKP carry FHIR document Bundles, which
+/// the EHR reads through the JFT read API; EDI carries MsgHead XML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contract {
+    Jft,
+    Vkp,
+    Edi,
+}
+
+impl Contract {
+    pub fn name(self) -> &'static str {
+        match self {
+            Contract::Jft => "jft",
+            Contract::Vkp => "vkp",
+            Contract::Edi => "edi",
+        }
+    }
 }
 
 /// What receiving a document did.
@@ -24,12 +47,14 @@ pub enum Received {
     Again(String),
 }
 
-const COLUMNS: &str = "id, sender, document_id, content, registered_at, read_at, journaled_at";
+const COLUMNS: &str =
+    "id, sender, document_id, content, registered_at, read_at, journaled_at, contract, apprec";
 
 impl Store {
     /// Receives a document once per sender and document identifier.
     pub async fn receive_document(
         &self,
+        contract: Contract,
         tenant_id: &str,
         sender: &str,
         document_id: &str,
@@ -44,7 +69,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let inserted = sqlx::query(
             "INSERT INTO received_documents (id, tenant_id, sender, document_id, content, sha256, \
-             size, registered_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             size, registered_at, contract) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (tenant_id, sender, document_id) DO NOTHING",
         )
         .bind(&id)
@@ -55,6 +80,7 @@ impl Store {
         .bind(sha)
         .bind(content.len() as i64)
         .bind(now_micros())
+        .bind(contract.name())
         .execute(&mut *tx.tx)
         .await?
         .rows_affected();
@@ -113,7 +139,7 @@ impl Store {
     ) -> Result<Vec<ReceivedDocument>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM received_documents WHERE tenant_id = $1 \
-             AND registered_at >= $2 ORDER BY registered_at, id LIMIT $3"
+             AND registered_at >= $2 AND contract <> 'edi' ORDER BY registered_at, id LIMIT $3"
         ))
         .bind(tenant_id)
         .bind(since)
@@ -140,6 +166,8 @@ impl Store {
             registered_at: r.get(4),
             read_at: r.get(5),
             journaled_at: r.get(6),
+            contract: r.get(7),
+            apprec: self.unseal_opt(tenant_id, r.get(8)).await?,
         })
     }
 
@@ -179,5 +207,27 @@ impl Store {
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() > 0)
+    }
+
+    /// Stores the AppRec answering a received EDI message.
+    pub async fn set_apprec(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        apprec: &str,
+    ) -> Result<(), StoreError> {
+        let sealed = self.seal(tenant_id, apprec).await?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "UPDATE received_documents SET apprec = $3, read_at = COALESCE(read_at, $4) \
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .bind(sealed)
+        .bind(now_micros())
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.commit().await
     }
 }

@@ -196,6 +196,7 @@ async fn forged_expired_foreign_and_revoked_tokens_are_refused(s: TestServer) {
                     fhir_user: None,
                     lifetime: std::time::Duration::from_secs(seconds),
                     authorization_id: None,
+                    jkt: None,
                 },
             )
             .await

@@ -13,90 +13,12 @@ const TEXT: &str = "Denne meldingen skal ikke finnes etter slettingen";
 
 /// Every row of every table as text.
 pub async fn dump(s: &TestServer) -> String {
-    let pool = s.state.store.pool();
-    let mut out = String::new();
-    match s.backend {
-        Backend::Sqlite => {
-            let tables: Vec<String> =
-                sqlx::query("SELECT name FROM sqlite_master WHERE type = 'table'")
-                    .fetch_all(pool)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect();
-            for t in tables {
-                let columns: Vec<String> =
-                    sqlx::query(&format!("SELECT name FROM pragma_table_info('{t}')"))
-                        .fetch_all(pool)
-                        .await
-                        .unwrap()
-                        .iter()
-                        .map(|r| r.get(0))
-                        .collect();
-                let row = columns
-                    .iter()
-                    .map(|c| format!("quote(\"{c}\")"))
-                    .collect::<Vec<_>>()
-                    .join(" || '|' || ");
-                let rows = sqlx::query(&format!("SELECT {row} FROM \"{t}\""))
-                    .fetch_all(pool)
-                    .await
-                    .unwrap();
-                for r in rows {
-                    out.push_str(&r.get::<String, _>(0));
-                    out.push('\n');
-                }
-            }
-        }
-        Backend::Postgres => {
-            let tables: Vec<String> =
-                sqlx::query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
-                    .fetch_all(pool)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect();
-            for t in tables {
-                let rows = sqlx::query(&format!("SELECT t::text FROM \"{t}\" t"))
-                    .fetch_all(pool)
-                    .await
-                    .unwrap();
-                for r in rows {
-                    out.push_str(&r.get::<String, _>(0));
-                    out.push('\n');
-                }
-            }
-        }
-    }
-    out
+    helsebro_blackbox::db_scan::dump(s.backend, s.state.store.pool()).await
 }
 
 /// Whether any of `secrets` is in the SQLite database file or its write-ahead log.
 pub fn in_sqlite_files(s: &TestServer, secrets: &[&str]) -> Option<String> {
-    let path = s.database_url.trim_start_matches("sqlite://").to_string();
-    for file in [path.clone(), format!("{path}-wal")] {
-        let Ok(bytes) = std::fs::read(&file) else {
-            continue;
-        };
-        for secret in secrets {
-            if let Some(at) = bytes
-                .windows(secret.len())
-                .position(|w| w == secret.as_bytes())
-            {
-                let around = String::from_utf8_lossy(
-                    &bytes[at.saturating_sub(300)..(at + 100).min(bytes.len())],
-                )
-                .into_owned();
-                return Some(format!(
-                    "{secret} in {file} at {at} (page {}): {around}",
-                    at / 4096
-                ));
-            }
-        }
-    }
-    None
+    helsebro_blackbox::db_scan::in_sqlite_files(&s.database_url, secrets)
 }
 
 /// The patient's content as the database holds it: sealed JSON of every version of the
