@@ -65,7 +65,9 @@ pub async fn retry(store: &Store, tenant_id: &str, id: &str) -> Result<bool, Del
         },
     )
     .await?;
-    Ok(store.requeue_delivery(tenant_id, id, &content).await?)
+    Ok(store
+        .requeue_delivery(tenant_id, id, &route, &content)
+        .await?)
 }
 
 fn at(t: Option<i64>) -> Value {

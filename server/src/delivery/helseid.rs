@@ -72,9 +72,12 @@ impl fmt::Debug for HelseIdConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum HelseIdError {
-    /// No answer: the connection failed or timed out. Worth a retry.
+    /// No connection. Worth a retry.
     #[error("could not reach the server: {0}")]
     Unreachable(String),
+    /// Connected, but no answer in time. Worth a retry.
+    #[error("no answer in time: {0}")]
+    Timeout(String),
     /// The token endpoint refused with an OAuth error (`invalid_client`, `invalid_scope`,
     /// …), or answered with an HTTP error without one (`http_<status>`).
     #[error("the token endpoint refused: {error} (HTTP {status})")]
@@ -94,7 +97,7 @@ impl HelseIdError {
     /// Whether trying again later may succeed.
     pub fn retryable(&self) -> bool {
         match self {
-            Self::Unreachable(_) | Self::Malformed(_) => true,
+            Self::Unreachable(_) | Self::Timeout(_) | Self::Malformed(_) => true,
             Self::Refused { status, .. } => *status >= 500 || *status == 429 || *status == 408,
             Self::Key(_) | Self::Config(_) => false,
         }
@@ -105,6 +108,7 @@ impl HelseIdError {
     pub fn code(&self) -> String {
         match self {
             Self::Unreachable(_) => "unreachable".into(),
+            Self::Timeout(_) => "timeout".into(),
             Self::Refused { error, .. } => format!("token:{}", code_safe(error)),
             Self::Key(_) => "key".into(),
             Self::Config(_) => "config".into(),
@@ -638,10 +642,11 @@ fn transport(e: reqwest::Error) -> HelseIdError {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    if timeout && !text.contains("timed out") {
-        text.push_str(" (timed out)");
+    if timeout {
+        HelseIdError::Timeout(text)
+    } else {
+        HelseIdError::Unreachable(text)
     }
-    HelseIdError::Unreachable(text)
 }
 
 /// The `error` parameter of a response's `WWW-Authenticate` challenges (RFC 6750 §3,

@@ -438,17 +438,20 @@ impl Store {
     /// content was removed when it failed); the document keeps its identifier, so a
     /// receiver that got it after all recognises it. Attempts count afresh; the last
     /// error stays until the delivery succeeds.
+    /// The route may have been mended since: the delivery goes where it now says.
     pub async fn requeue_delivery(
         &self,
         tenant_id: &str,
         id: &str,
+        route: &DeliveryRoute,
         content: &str,
     ) -> Result<bool, StoreError> {
         let sealed = self.seal(tenant_id, content).await?;
         let mut tx = self.begin_write().await?;
         let changed = sqlx::query(
             "UPDATE deliveries SET state = 'queued', content = $3, sha256 = $4, size = $5, \
-             next_attempt_at = $6, attempts = 0, failed_at = NULL, final_at = NULL, lease_owner = NULL, lease_until = NULL \
+             next_attempt_at = $6, attempts = 0, failed_at = NULL, endpoint = $7, \
+             receiver_org = $8, receiver_her_id = $9, final_at = NULL, lease_owner = NULL, lease_until = NULL \
              WHERE tenant_id = $1 AND id = $2 AND state = 'failed'",
         )
         .bind(tenant_id)
@@ -457,6 +460,9 @@ impl Store {
         .bind(sha256_hex(content.as_bytes()))
         .bind(content.len() as i64)
         .bind(now_micros())
+        .bind(&route.endpoint)
+        .bind(&route.receiver_org)
+        .bind(&route.receiver_her_id)
         .execute(&mut *tx.tx)
         .await?
         .rows_affected();

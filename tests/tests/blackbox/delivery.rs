@@ -87,37 +87,23 @@ impl Setup {
         let key = self.keys.0.join("client.pem");
         let token_url = format!("{origin}/auth/token");
         let org = self.receiver.state.tenant.org_number.clone();
-        let mut args = vec![
-            "delivery",
-            "route",
-            "--database",
-            &self.sender_db,
-            "--connector",
-            connector,
-            "--endpoint",
-            &endpoint,
-            "--receiver-name",
-            "Bergen kommune",
-            "--token-url",
-            &token_url,
-            "--client-id",
-            &self.client_id,
-            "--key-file",
-            key.to_str().unwrap(),
-            "--kid",
-            "sender-key-1",
-            "--scope",
-            "system/Bundle.c system/Bundle.rs",
-            "--receiver-her-id",
-            RECEIVER_HER,
+        let defaults = [
+            ("--connector", connector),
+            ("--endpoint", endpoint.as_str()),
+            ("--receiver-name", "Bergen kommune"),
+            ("--receiver-org", org.as_str()),
+            ("--receiver-her-id", RECEIVER_HER),
+            ("--token-url", token_url.as_str()),
+            ("--client-id", self.client_id.as_str()),
+            ("--key-file", key.to_str().unwrap()),
+            ("--kid", "sender-key-1"),
+            ("--scope", "system/Bundle.c system/Bundle.rs"),
         ];
-        if !extra.contains(&"--receiver-org") {
-            args.extend(["--receiver-org", &org]);
-        }
+        let mut args = vec!["delivery", "route", "--database", &self.sender_db];
+        args.extend(with_overrides(&defaults, extra));
         if connector != "vkp" {
             args.push("--dpop");
         }
-        args.extend(extra);
         cli(&self.sender_db, &args);
     }
 
@@ -146,22 +132,15 @@ impl Setup {
 
     /// The sender, fast-paced for tests.
     async fn start_sender(&self, extra: &[&str]) -> ServerProcess {
-        let mut args = vec![
-            "--delivery-backoff-ms",
-            "100",
-            "--delivery-max-backoff-ms",
-            "400",
-            "--delivery-poll-ms",
-            "200",
-            "--delivery-idle-ms",
-            "50",
-            "--delivery-timeout-ms",
-            "1500",
-            "--delivery-lease-secs",
-            "3",
+        let defaults = [
+            ("--delivery-backoff-ms", "100"),
+            ("--delivery-max-backoff-ms", "400"),
+            ("--delivery-poll-ms", "200"),
+            ("--delivery-idle-ms", "50"),
+            ("--delivery-timeout-ms", "1500"),
+            ("--delivery-lease-secs", "3"),
         ];
-        args.extend(extra);
-        ServerProcess::start(&self.sender_db, &args).await
+        ServerProcess::start(&self.sender_db, &with_overrides(&defaults, extra)).await
     }
 
     async fn sender_pool(&self) -> sqlx::AnyPool {
@@ -246,6 +225,26 @@ impl Setup {
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect()
     }
+}
+
+/// `defaults` as arguments, each replaced by the same option in `extra` (pairs), then
+/// the rest of `extra`.
+fn with_overrides<'a>(defaults: &[(&'a str, &'a str)], extra: &[&'a str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    for (option, value) in defaults {
+        let given = extra.iter().position(|e| e == option);
+        out.push(*option);
+        out.push(given.map_or(*value, |i| extra[i + 1]));
+    }
+    let mut rest = extra.iter();
+    while let Some(e) = rest.next() {
+        if defaults.iter().any(|(o, _)| o == e) {
+            rest.next();
+        } else {
+            out.push(e);
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone)]
