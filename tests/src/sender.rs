@@ -46,6 +46,11 @@ fn master_key_env(database_url: &str) -> String {
 
 /// Runs a `helsebro` command on the database; its stdout, or a panic with its stderr.
 pub fn cli(database_url: &str, args: &[&str]) -> String {
+    cli_output(database_url, args).0
+}
+
+/// Runs a `helsebro` command on the database; its stdout and stderr, or a panic.
+pub fn cli_output(database_url: &str, args: &[&str]) -> (String, String) {
     let output = std::process::Command::new(binary())
         .args(args)
         .env("HELSEBRO_DATABASE_URL", database_url)
@@ -58,7 +63,10 @@ pub fn cli(database_url: &str, args: &[&str]) -> String {
         "helsebro {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// A running `helsebro serve`.

@@ -5,14 +5,15 @@
 
 use helsebro_mappings::dates::format_instant;
 use helsebro_mappings::document::{
-    journal_note_document, measurement_summary_document, Author, DocumentHeader, JournalNote,
-    MeasurementSummary, NationalIdKind, Organisation, PatientIdentity,
+    closed_alert_document, journal_note_document, measurement_summary_document, Author,
+    ClosedAlert, DocumentHeader, JournalNote, MeasurementSummary, NationalIdKind, Organisation,
+    PatientIdentity,
 };
 
 use super::edi::msghead::{self, DialogNote, IdentKind, Note, Party, PatientIdent};
 use super::{DeliveryError, DocumentKind};
 use crate::store::deliveries::DeliveryRoute;
-use crate::store::document_sources::{NoteFacts, PatientFacts, SenderFacts};
+use crate::store::document_sources::{AlertFacts, NoteFacts, PatientFacts, SenderFacts};
 use crate::store::Store;
 
 /// What a document is made for.
@@ -91,9 +92,13 @@ pub async fn build(store: &Store, r: &DocumentRequest<'_>) -> Result<String, Del
             );
             Ok(doc.to_string())
         }
-        DocumentKind::ClosedAlert => Err(DeliveryError::Source(
-            "closed alerts are not recorded by the platform yet".into(),
-        )),
+        DocumentKind::ClosedAlert => {
+            let alert = store
+                .alert(r.tenant_id, r.source_id)
+                .await?
+                .ok_or_else(|| DeliveryError::Source(format!("alert {} is gone", r.source_id)))?;
+            build_alert(store, r, &patient, &sender, &alert).await
+        }
     }
 }
 
@@ -145,6 +150,62 @@ async fn build_note(
             title: note.title.clone(),
             text: note.text.clone(),
             written_at: format_instant(note.written_at),
+        },
+    );
+    Ok(doc.to_string())
+}
+
+/// A closed alert's document, from the alert itself (which may not be committed yet).
+pub async fn alert_document(
+    store: &Store,
+    r: &DocumentRequest<'_>,
+    alert: &AlertFacts,
+) -> Result<String, DeliveryError> {
+    let (patient, sender) = facts(store, r).await?;
+    build_alert(store, r, &patient, &sender, alert).await
+}
+
+async fn build_alert(
+    store: &Store,
+    r: &DocumentRequest<'_>,
+    patient: &PatientFacts,
+    sender: &SenderFacts,
+    alert: &AlertFacts,
+) -> Result<String, DeliveryError> {
+    if r.route.connector == "edi" {
+        return Err(DeliveryError::Source(
+            "a closed alert is a FHIR document; the EDI route carries notes only".into(),
+        ));
+    }
+    let closed = alert
+        .closed_at
+        .ok_or_else(|| DeliveryError::Source(format!("alert {} is not closed", alert.id)))?;
+    let mut evidence = Vec::new();
+    for id in &alert.evidence {
+        if let Some(json) = store
+            .read_current(r.tenant_id, "Observation", id)
+            .await?
+            .and_then(|v| v.json)
+        {
+            evidence.push(
+                serde_json::from_str(&json).map_err(|e| DeliveryError::Source(e.to_string()))?,
+            );
+        }
+    }
+    let author = match &alert.closed_by {
+        Some(a) => store.author_facts(r.tenant_id, a).await?,
+        None => None,
+    };
+    let header = header(r, patient, sender, author)?;
+    let doc = closed_alert_document(
+        &header,
+        &ClosedAlert {
+            id: alert.id.clone(),
+            code: alert.code.clone(),
+            detail: alert.detail.clone(),
+            identified: format_instant(alert.identified_at),
+            closed: format_instant(closed),
+            evidence,
         },
     );
     Ok(doc.to_string())

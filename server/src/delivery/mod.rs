@@ -5,6 +5,7 @@
 //! delivery is final only its metadata stays.
 
 pub mod admin;
+pub mod alerts;
 pub mod backoff;
 pub mod connector;
 pub mod documents;

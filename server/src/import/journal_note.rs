@@ -31,25 +31,7 @@ fn final_status() -> String {
     "final".into()
 }
 
-/// The line as a journal note, or `None` when it is another kind of record (or not a
-/// valid note, which the general parser then reports).
-pub fn recognise(line: &str) -> Option<Result<JournalNoteLine, String>> {
-    if !line.contains("\"journal_note\"") {
-        return None;
-    }
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    if value["type"] != "journal_note" {
-        return None;
-    }
-    Some(serde_json::from_value(value).map_err(|e| format!("not a valid journal note: {e}")))
-}
-
-pub async fn write(
-    store: &Store,
-    tenant: &Tenant,
-    note: Result<JournalNoteLine, String>,
-) -> Result<(), String> {
-    let note = note?;
+pub async fn write(store: &Store, tenant: &Tenant, note: JournalNoteLine) -> Result<(), String> {
     crate::fhir::check_id(&note.id).map_err(|e| e.to_string())?;
     if !matches!(note.status.as_str(), "final" | "preliminary") {
         return Err(format!(

@@ -2,6 +2,7 @@
 //! `docs/import-format.md`) through the same mapping and write path as FHIR writes.
 //! A rejected line is reported with its number and reason; the import goes on.
 
+mod alert;
 mod journal_note;
 mod lines;
 
@@ -52,10 +53,10 @@ pub async fn import(
         if line.trim().is_empty() {
             continue;
         }
-        if let Some(note) = journal_note::recognise(&line) {
-            // A note may name a patient of the pending batch: that goes first.
+        if let Some(record) = Standalone::recognise(&line) {
+            // It may name a patient or measurement of the pending batch: that goes first.
             import_batch(&path, &std::mem::take(&mut batch).lines, &mut report).await;
-            match journal_note::write(store, tenant, note).await {
+            match record.write(store, tenant).await {
                 Ok(()) => report.imported += 1,
                 Err(reason) => report.rejected.push((lines_read, reason)),
             }
@@ -82,6 +83,39 @@ pub async fn import(
     // Unparsable lines are rejected as read, the others when their batch is written.
     report.rejected.sort_by_key(|(number, _)| *number);
     Ok(report)
+}
+
+/// The records that are not served resources and are written one at a time, each with
+/// the delivery it may trigger.
+enum Standalone {
+    JournalNote(journal_note::JournalNoteLine),
+    Alert(alert::AlertLine),
+    Invalid(String),
+}
+
+impl Standalone {
+    /// The line as such a record, or `None` when it is a served resource's (or unreadable,
+    /// which the general parser then reports).
+    fn recognise(line: &str) -> Option<Self> {
+        if !line.contains("\"journal_note\"") && !line.contains("\"alert\"") {
+            return None;
+        }
+        let value: Value = serde_json::from_str(line).ok()?;
+        let parsed = match value["type"].as_str()? {
+            "journal_note" => serde_json::from_value(value).map(Standalone::JournalNote),
+            "alert" => serde_json::from_value(value).map(Standalone::Alert),
+            _ => return None,
+        };
+        Some(parsed.unwrap_or_else(|e| Standalone::Invalid(format!("not a valid record: {e}"))))
+    }
+
+    async fn write(self, store: &Store, tenant: &Tenant) -> Result<(), String> {
+        match self {
+            Standalone::JournalNote(line) => journal_note::write(store, tenant, line).await,
+            Standalone::Alert(line) => alert::write(store, tenant, line).await,
+            Standalone::Invalid(reason) => Err(reason),
+        }
+    }
 }
 
 #[derive(Default)]

@@ -38,6 +38,23 @@ pub struct NoteFacts {
     pub written_at: i64,
 }
 
+/// An alert: raised by remote follow-up, closed by a clinician.
+#[derive(Debug, Clone)]
+pub struct AlertFacts {
+    pub id: String,
+    pub patient_id: String,
+    /// A code of `vkp-alert-code-v090`.
+    pub code: String,
+    pub detail: String,
+    /// The measurements that raised it.
+    pub evidence: Vec<String>,
+    /// Microseconds.
+    pub identified_at: i64,
+    pub closed_at: Option<i64>,
+    /// The Practitioner id of who closed it.
+    pub closed_by: Option<String>,
+}
+
 /// A journal note version to write.
 pub struct NewNote<'a> {
     pub tenant_id: &'a str,
@@ -139,6 +156,29 @@ impl Store {
         }))
     }
 
+    pub async fn alert(&self, tenant_id: &str, id: &str) -> Result<Option<AlertFacts>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, patient_id, code, detail, evidence, identified_at, closed_at, closed_by \
+             FROM alerts WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let evidence: String = r.get(4);
+        Ok(Some(AlertFacts {
+            id: r.get(0),
+            patient_id: r.get(1),
+            code: r.get(2),
+            detail: self.unseal(tenant_id, r.get(3)).await?,
+            evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+            identified_at: r.get(5),
+            closed_at: r.get(6),
+            closed_by: r.get(7),
+        }))
+    }
+
     /// The ids of the patient's current Observations measured in `[from, to)`.
     pub async fn observations_between(
         &self,
@@ -203,5 +243,51 @@ impl WriteTx {
         .await
         .map_err(StoreError::from_write)?;
         Ok(version)
+    }
+
+    /// Writes an alert as it now stands; `true` if it was closed before this write (so
+    /// its closing was already delivered).
+    pub async fn put_alert(&mut self, tenant_id: &str, a: &AlertFacts) -> Result<bool, StoreError> {
+        let before = sqlx::query(
+            "SELECT patient_id, closed_at FROM alerts WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant_id)
+        .bind(&a.id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        let was_closed = match &before {
+            Some(r) => {
+                // An alert stays with its patient.
+                if r.get::<String, _>(0) != a.patient_id {
+                    return Err(StoreError::Conflict);
+                }
+                r.get::<Option<i64>, _>(1).is_some()
+            }
+            None => false,
+        };
+        let detail = self.store.seal(tenant_id, &a.detail).await?;
+        let evidence = serde_json::to_string(&a.evidence).unwrap_or_else(|_| "[]".into());
+        sqlx::query("DELETE FROM alerts WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(&a.id)
+            .execute(&mut *self.tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO alerts (tenant_id, id, patient_id, code, detail, evidence, \
+             identified_at, closed_at, closed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(tenant_id)
+        .bind(&a.id)
+        .bind(&a.patient_id)
+        .bind(&a.code)
+        .bind(detail)
+        .bind(evidence)
+        .bind(a.identified_at)
+        .bind(a.closed_at)
+        .bind(&a.closed_by)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(StoreError::from_write)?;
+        Ok(was_closed)
     }
 }

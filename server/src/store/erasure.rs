@@ -81,6 +81,7 @@ impl Store {
         }
         for (table, column) in [
             ("journal_notes", "patient_id"),
+            ("alerts", "patient_id"),
             ("care_relationships", "patient_id"),
             ("access_grants", "patient_id"),
             ("refresh_tokens", "patient_id"),

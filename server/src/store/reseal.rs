@@ -14,6 +14,10 @@ const SEALED: &[(&str, &[&str], &str)] = &[
     ("messages", &["id"], "text"),
     ("journal_notes", &["id", "version"], "title"),
     ("journal_notes", &["id", "version"], "text"),
+    ("alerts", &["id"], "detail"),
+    ("deliveries", &["id"], "content"),
+    ("received_documents", &["id"], "content"),
+    ("received_documents", &["id"], "apprec"),
     ("saved_searches", &["id"], "params"),
 ];
 

@@ -42,7 +42,13 @@ impl Store {
             Backend::Sqlite => Some(self.write_lock.clone().lock_owned().await),
             Backend::Postgres => None,
         };
-        let tx = self.pool.begin().await?;
+        let tx = match self.backend {
+            // Take the write lock up front: a deferred transaction that read first and then
+            // finds another process (an import, a second instance) writing fails at once
+            // instead of waiting its turn.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
         Ok(WriteTx {
             tx,
             backend: self.backend,

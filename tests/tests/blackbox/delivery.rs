@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use helsebro_blackbox::fault_proxy::{FaultProxy, Mode};
 use helsebro_blackbox::keys::{client_key, ClientKey};
-use helsebro_blackbox::sender::{cli, ServerProcess};
+use helsebro_blackbox::sender::{cli, cli_output, ServerProcess};
 use helsebro_blackbox::TestServer;
 use helsebro_blackbox::{db_scan, fresh_database, start_with, Backend, Options, TempDir};
 use serde_json::{json, Value};
@@ -111,7 +111,7 @@ impl Setup {
         let file = self.keys.0.join(format!("{}.ndjson", uuid::Uuid::new_v4()));
         let text: Vec<String> = lines.iter().map(Value::to_string).collect();
         std::fs::write(&file, text.join("\n")).unwrap();
-        let out = cli(
+        let (out, err) = cli_output(
             &self.sender_db,
             &[
                 "import",
@@ -120,7 +120,7 @@ impl Setup {
                 file.to_str().unwrap(),
             ],
         );
-        assert!(out.contains("rejected 0 lines"), "{out}");
+        assert!(out.contains("rejected 0 lines"), "{out}{err}");
     }
 
     fn note(&self, id: &str) {
@@ -326,6 +326,7 @@ on_both!(
     receiver_errors_become_failure_reasons,
     sender_killed_mid_delivery_and_restarted,
     edi_messages_are_answered_by_apprec,
+    measurement_summaries_and_closed_alerts_are_documents_too,
 );
 
 async fn a_note_reaches_the_ehr_once_and_only_metadata_stays(backend: Backend) {
@@ -734,4 +735,94 @@ async fn two_senders_on_one_postgres_send_each_document_once() {
     assert!(s.deliveries().await.iter().all(|d| d.attempts == 1));
     one.kill().await;
     two.kill().await;
+}
+
+async fn measurement_summaries_and_closed_alerts_are_documents_too(backend: Backend) {
+    let s = Setup::new(backend).await;
+    s.route("vkp", &[]);
+    let measurements: Vec<Value> = (0..3)
+        .map(|i| {
+            json!({"type": "measurement", "id": format!("m-{i}"), "patient": "pt-1",
+            "kind": "heart_rate", "value": 70 + i, "time": format!("2026-11-1{i}T08:00:00+01:00")})
+        })
+        .collect();
+    s.import(&measurements);
+    let sender = s.start_sender(&[]).await;
+    let out = cli(
+        &s.sender_db,
+        &[
+            "delivery",
+            "summary",
+            "--database",
+            &s.sender_db,
+            "--patient",
+            "pt-1",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-12-01",
+        ],
+    );
+    assert!(out.contains("queued"), "{out}");
+    let closed = json!({"type": "alert", "id": "al-1", "patient": "pt-1", "code": "5.3.2",
+        "detail": "Ingen pulsmåling på tre dager", "evidence": ["m-2"],
+        "identified": "2026-11-20T08:00:00+01:00", "closed": "2026-11-20T09:30:00+01:00",
+        "closed_by": "pr-1"});
+    s.import(&[closed.clone()]);
+    s.wait_for_state(0, &["accepted"]).await;
+    s.wait_for_state(1, &["accepted"]).await;
+    let received = s.received().await;
+    assert_eq!(received.len(), 2);
+    let of_type = |doc: &Value, t: &str| -> Vec<Value> {
+        doc["entry"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["resource"].clone())
+            .filter(|r| r["resourceType"] == t)
+            .collect()
+    };
+    let summary = received
+        .iter()
+        .find(|d| of_type(d, "DetectedIssue").is_empty())
+        .unwrap();
+    let observations = of_type(summary, "Observation");
+    assert_eq!(observations.len(), 3);
+    for o in &observations {
+        assert_eq!(o["subject"]["identifier"]["value"], FNR);
+        assert!(o["subject"].get("reference").is_none());
+    }
+    let alert = received
+        .iter()
+        .find(|d| !of_type(d, "DetectedIssue").is_empty())
+        .unwrap();
+    let issue = &of_type(alert, "DetectedIssue")[0];
+    assert_eq!(issue["code"]["coding"][0]["code"], "5.3.2");
+    assert_eq!(
+        of_type(alert, "Observation").len(),
+        1,
+        "the evidence comes along"
+    );
+
+    // Closing an alert again, or asking for the same summary, sends nothing new.
+    s.import(&[closed]);
+    cli(
+        &s.sender_db,
+        &[
+            "delivery",
+            "summary",
+            "--database",
+            &s.sender_db,
+            "--patient",
+            "pt-1",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-12-01",
+        ],
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(s.deliveries().await.len(), 2);
+    assert_eq!(s.received_rows().await.len(), 2);
+    sender.kill().await;
 }
