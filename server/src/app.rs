@@ -37,6 +37,7 @@ pub enum AppError {
 /// Opens storage, ensures the default tenant and (with `--demo`) the demo data.
 pub async fn state(config: Config) -> Result<AppState, AppError> {
     let master = crate::master_key::resolve(&config).map_err(AppError::MasterKey)?;
+    auth::dpop::derive_nonce_key(&master.0);
     let store = Store::open(&config.database_url, &master).await?;
     let is_test = config.default_tenant_is_test || config.demo;
     let mut tenant = store

@@ -38,6 +38,10 @@ pub struct WorkerArgs {
     /// How long an idle worker sleeps, in milliseconds.
     #[arg(long, default_value_t = 2_000)]
     delivery_idle_ms: u64,
+    /// How long a sent document may wait for its final status before it is marked
+    /// failed, in seconds (default 30 days).
+    #[arg(long, default_value_t = 30 * 24 * 3600)]
+    delivery_give_up_secs: u64,
 }
 
 impl WorkerArgs {
@@ -51,6 +55,7 @@ impl WorkerArgs {
             backoff: Duration::from_millis(self.delivery_backoff_ms),
             max_backoff: Duration::from_millis(self.delivery_max_backoff_ms),
             poll: Duration::from_millis(self.delivery_poll_ms),
+            give_up: Duration::from_secs(self.delivery_give_up_secs),
         }
     }
 }

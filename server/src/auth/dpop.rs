@@ -212,10 +212,21 @@ pub fn thumbprint(jwk: &Jwk) -> Option<String> {
     Some(URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes())))
 }
 
-/// The process's nonce key, made on first use; `None` when the random source failed.
+static NONCE_KEY: OnceLock<Option<hmac::Key>> = OnceLock::new();
+
+/// Derives the nonce key from the master key, so that every instance sharing a database
+/// (and so a master key) accepts the nonces the others issue. Called once at start; a
+/// process that never calls it (a test of this module alone) uses a random key.
+pub fn derive_nonce_key(master: &[u8]) {
+    let master = hmac::Key::new(hmac::HMAC_SHA256, master);
+    let derived = hmac::sign(&master, b"helsebro dpop-nonce key v1");
+    let _ = NONCE_KEY.set(Some(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())));
+}
+
+/// The nonce key; `None` when the random source failed.
 fn nonce_key() -> Option<&'static hmac::Key> {
-    static KEY: OnceLock<Option<hmac::Key>> = OnceLock::new();
-    KEY.get_or_init(|| hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new()).ok())
+    NONCE_KEY
+        .get_or_init(|| hmac::Key::generate(hmac::HMAC_SHA256, &SystemRandom::new()).ok())
         .as_ref()
 }
 

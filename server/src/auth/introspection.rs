@@ -46,8 +46,12 @@ async fn introspect(
         "aud": claims["aud"],
         "exp": claims["exp"],
         "iat": claims["iat"],
-        "token_type": "Bearer",
+        "token_type": if access.bound_to.is_some() { "DPoP" } else { "Bearer" },
     });
+    // RFC 9449 §6.2: the resource server checks the proof against this.
+    if let Some(jkt) = &access.bound_to {
+        out["cnf"] = json!({"jkt": jkt});
+    }
     if let Some(p) = access.patient {
         out["patient"] = json!(p);
     }
@@ -66,7 +70,15 @@ pub async fn caller(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let token = bearer(authorization).map_err(|_| OAuthError::invalid_client("no bearer token"))?;
-    verify(&state.store, &state.keys, &state.config.base_url, token)
+    let access = verify(&state.store, &state.keys, &state.config.base_url, token)
         .await
-        .map_err(|_| OAuthError::invalid_client("caller's token refused"))
+        .map_err(|_| OAuthError::invalid_client("caller's token refused"))?;
+    // A DPoP-bound token sent as a bearer token is a stolen one (RFC 9449 §7.2); these
+    // endpoints take no proofs, so bound tokens cannot authenticate here.
+    if access.bound_to.is_some() {
+        return Err(OAuthError::invalid_client(
+            "a DPoP-bound token cannot authenticate a caller here",
+        ));
+    }
+    Ok(access)
 }

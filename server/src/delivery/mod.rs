@@ -39,6 +39,9 @@ pub struct DeliveryConfig {
     pub max_backoff: Duration,
     /// How often a sent document's status is asked for.
     pub poll: Duration,
+    /// How long after sending a delivery may wait for its final status (the EHR never
+    /// journals it) before it is marked failed for an operator to look into.
+    pub give_up: Duration,
 }
 
 impl Default for DeliveryConfig {
@@ -52,6 +55,7 @@ impl Default for DeliveryConfig {
             backoff: Duration::from_secs(30),
             max_backoff: Duration::from_secs(6 * 3600),
             poll: Duration::from_secs(300),
+            give_up: Duration::from_secs(30 * 24 * 3600),
         }
     }
 }

@@ -135,6 +135,14 @@ impl Worker {
             };
             self.record_send(d, &route, outcome).await
         } else {
+            let waited = d.sent_at.map_or(0, |sent| now_micros() - sent);
+            if waited > micros(self.config.give_up) {
+                let failure = Failure::new(
+                    "status:unanswered",
+                    "the receiver never reported a final status",
+                );
+                return self.fail(d, failure).await;
+            }
             let outcome = match d.connector.as_str() {
                 "jft" => jft_sender::poll(&client, d).await,
                 "edi" => edi_sender::poll(&client, d).await,

@@ -654,6 +654,12 @@ async fn sender_killed_mid_delivery_and_restarted(backend: Backend) {
     assert_eq!(s.received_rows().await.len(), 1, "and received once");
     assert_eq!(s.received().await.len(), 1);
     restarted.kill().await;
+
+    // Nobody journals it: after the configured wait the operator is told.
+    let impatient = s.start_sender(&["--delivery-give-up-secs", "1"]).await;
+    let given_up = s.wait_for_state(0, &["failed"]).await;
+    assert_eq!(given_up.error_code.as_deref(), Some("status:unanswered"));
+    impatient.kill().await;
 }
 
 async fn edi_messages_are_answered_by_apprec(backend: Backend) {

@@ -297,6 +297,31 @@ async fn the_client_gets_a_dpop_bound_token_after_a_nonce_and_reuses_it(s: TestS
         .unwrap();
     assert_eq!(without_proof.status(), 401);
 
+    // Introspection tells a resource server the token is bound, and to which key; the
+    // bound token cannot itself authenticate an introspection caller.
+    let introspected: Value = s
+        .client
+        .post(format!("{}/auth/introspect", s.root))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(introspected["active"], true);
+    assert_eq!(introspected["token_type"], "DPoP");
+    assert_eq!(introspected["cnf"]["jkt"], jkt_of(&client.dpop_jwk()));
+    let stolen = s
+        .anonymous
+        .post(format!("{}/auth/introspect", s.root))
+        .header("Authorization", format!("Bearer {token}"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 401);
+
     // Discovery names the proof algorithms.
     let c: Value = s
         .anonymous
