@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use clap::Subcommand;
-use helsebro::delivery::documents::{build, summary_source, DocumentRequest};
+use helsebro::delivery::documents::{build, enqueue, summary_source, DocumentRequest};
 use helsebro::delivery::{DeliveryConfig, DocumentKind};
-use helsebro::store::deliveries::{DeliveryQuery, DeliveryRoute, DeliveryState, NewDelivery};
+use helsebro::store::deliveries::{DeliveryQuery, DeliveryRoute, DeliveryState};
 use helsebro::store::now_micros;
 
 use super::{open_state, tenant_named, Database};
@@ -251,33 +251,18 @@ pub async fn run(command: DeliveryCommand) -> Result<(), Box<dyn std::error::Err
                 .ok_or("the tenant has no delivery route for the patient's municipality")?;
             let source_id = summary_source(&patient, &from, &to);
             let document_id = uuid::Uuid::new_v4().to_string();
-            let created = now_micros();
-            let content = build(
-                store,
-                &DocumentRequest {
-                    tenant_id: &tenant.id,
-                    kind: DocumentKind::MeasurementSummary,
-                    source_id: &source_id,
-                    patient_id: &patient,
-                    document_id: &document_id,
-                    created,
-                    route: &route,
-                },
-            )
-            .await?;
+            let request = DocumentRequest {
+                tenant_id: &tenant.id,
+                kind: DocumentKind::MeasurementSummary,
+                source_id: &source_id,
+                patient_id: &patient,
+                document_id: &document_id,
+                created: now_micros(),
+                route: &route,
+            };
+            let content = build(store, &request).await?;
             let mut tx = store.begin_write().await?;
-            let queued = tx
-                .enqueue_delivery(&NewDelivery {
-                    tenant_id: &tenant.id,
-                    kind: DocumentKind::MeasurementSummary.name(),
-                    source_id: &source_id,
-                    patient_id: &patient,
-                    document_id: &document_id,
-                    route: &route,
-                    content: &content,
-                    queued_at: created,
-                })
-                .await?;
+            let queued = enqueue(&mut tx, &request, &content).await?;
             tx.commit().await?;
             if queued {
                 println!("summary queued as document {document_id}");

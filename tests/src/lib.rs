@@ -269,6 +269,28 @@ impl TestServer {
         .expect("operator token")
     }
 
+    /// Registers a backend-services client of the default tenant with this public key
+    /// (a JWK); returns its client_id.
+    pub async fn register_backend_client(&self, jwk: &Value, scope: &str) -> String {
+        let client_id = uuid::Uuid::new_v4().simple().to_string();
+        self.state
+            .store
+            .add_client(&helsebro::store::clients::Client {
+                client_id: client_id.clone(),
+                tenant_id: self.state.tenant.id.clone(),
+                name: "Backend".into(),
+                jwks: Some(serde_json::json!({"keys": [jwk]}).to_string()),
+                jwks_uri: None,
+                scope: scope.into(),
+                secret_hash: None,
+                redirect_uris: Vec::new(),
+                launch_uri: None,
+            })
+            .await
+            .expect("register client");
+        client_id
+    }
+
     /// A client that sends `token` with every request.
     pub fn client_with(&self, token: &str) -> Client {
         let mut headers = reqwest::header::HeaderMap::new();

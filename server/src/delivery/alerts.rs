@@ -1,9 +1,8 @@
 //! Writing an alert. Closing one makes a document for the patient's municipality: its
 //! delivery is queued in the transaction that records the closing, once per alert.
 
-use super::documents::{alert_document, DocumentRequest};
+use super::documents::{alert_document, enqueue, DocumentRequest};
 use super::{DeliveryError, DocumentKind};
-use crate::store::deliveries::NewDelivery;
 use crate::store::document_sources::AlertFacts;
 use crate::store::{now_micros, Store};
 
@@ -41,31 +40,17 @@ pub async fn write_alert(
     };
     let document_id = uuid::Uuid::new_v4().to_string();
     let created = now_micros();
-    let content = alert_document(
-        store,
-        &DocumentRequest {
-            tenant_id,
-            kind: DocumentKind::ClosedAlert,
-            source_id: &alert.id,
-            patient_id: &alert.patient_id,
-            document_id: &document_id,
-            created,
-            route: &route,
-        },
-        alert,
-    )
-    .await?;
-    tx.enqueue_delivery(&NewDelivery {
+    let request = DocumentRequest {
         tenant_id,
-        kind: DocumentKind::ClosedAlert.name(),
+        kind: DocumentKind::ClosedAlert,
         source_id: &alert.id,
         patient_id: &alert.patient_id,
         document_id: &document_id,
+        created,
         route: &route,
-        content: &content,
-        queued_at: created,
-    })
-    .await?;
+    };
+    let content = alert_document(store, &request, alert).await?;
+    enqueue(&mut tx, &request, &content).await?;
     tx.commit().await?;
     Ok(Some(document_id))
 }

@@ -12,8 +12,9 @@ use helsebro_mappings::document::{
 
 use super::edi::msghead::{self, DialogNote, IdentKind, Note, Party, PatientIdent};
 use super::{DeliveryError, DocumentKind};
-use crate::store::deliveries::DeliveryRoute;
+use crate::store::deliveries::{DeliveryRoute, NewDelivery};
 use crate::store::document_sources::{AlertFacts, NoteFacts, PatientFacts, SenderFacts};
+use crate::store::write::WriteTx;
 use crate::store::Store;
 
 /// What a document is made for.
@@ -26,6 +27,27 @@ pub struct DocumentRequest<'a> {
     /// When the document was first made (microseconds): its timestamp on every rebuild.
     pub created: i64,
     pub route: &'a DeliveryRoute,
+}
+
+/// Queues the document made for `r` in the transaction of the event that triggered it;
+/// `false` if its source was queued before.
+pub async fn enqueue(
+    tx: &mut WriteTx,
+    r: &DocumentRequest<'_>,
+    content: &str,
+) -> Result<bool, DeliveryError> {
+    Ok(tx
+        .enqueue_delivery(&NewDelivery {
+            tenant_id: r.tenant_id,
+            kind: r.kind.name(),
+            source_id: r.source_id,
+            patient_id: r.patient_id,
+            document_id: r.document_id,
+            route: r.route,
+            content,
+            queued_at: r.created,
+        })
+        .await?)
 }
 
 /// The source id of a journal note version.

@@ -2,9 +2,8 @@
 //! municipality: its delivery is queued in the same transaction as the note, so there is
 //! never a finished note without a delivery, nor a delivery without its note.
 
-use super::documents::{note_document, note_source, DocumentRequest};
+use super::documents::{enqueue, note_document, note_source, DocumentRequest};
 use super::{DeliveryError, DocumentKind};
-use crate::store::deliveries::NewDelivery;
 use crate::store::document_sources::{NewNote, NoteFacts};
 use crate::store::{now_micros, Store};
 
@@ -66,17 +65,7 @@ pub async fn write_note(store: &Store, note: &NewNote<'_>) -> Result<WrittenNote
         route: &route,
     };
     let content = note_document(store, &request, &written).await?;
-    tx.enqueue_delivery(&NewDelivery {
-        tenant_id: note.tenant_id,
-        kind: DocumentKind::JournalNote.name(),
-        source_id: &source_id,
-        patient_id: note.patient_id,
-        document_id: &document_id,
-        route: &route,
-        content: &content,
-        queued_at: created,
-    })
-    .await?;
+    enqueue(&mut tx, &request, &content).await?;
     tx.commit().await?;
     Ok(WrittenNote {
         version,

@@ -3,7 +3,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use helsebro::store::clients::Client;
 use helsebro_blackbox::reqwest::Response;
 use helsebro_blackbox::{json_with_status, on_both_backends, TestServer};
 use ring::rand::SystemRandom;
@@ -55,23 +54,7 @@ fn assertion(key: &ClientKey, client_id: &str, aud: &str, jti: &str) -> String {
 }
 
 async fn register(s: &TestServer, key: &ClientKey, scope: &str) -> String {
-    let client_id = uuid::Uuid::new_v4().simple().to_string();
-    s.state
-        .store
-        .add_client(&Client {
-            client_id: client_id.clone(),
-            tenant_id: s.state.tenant.id.clone(),
-            name: "Backend".into(),
-            jwks: Some(json!({"keys": [key.jwk]}).to_string()),
-            jwks_uri: None,
-            scope: scope.into(),
-            secret_hash: None,
-            redirect_uris: Vec::new(),
-            launch_uri: None,
-        })
-        .await
-        .unwrap();
-    client_id
+    s.register_backend_client(&key.jwk, scope).await
 }
 
 async fn token_request(s: &TestServer, fields: &[(&str, &str)]) -> Response {

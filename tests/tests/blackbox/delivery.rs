@@ -259,24 +259,9 @@ struct DeliveryRow {
 }
 
 async fn register(receiver: &TestServer, key: &ClientKey) -> String {
-    let client_id = format!("sender-{}", uuid::Uuid::new_v4().simple());
     receiver
-        .state
-        .store
-        .add_client(&helsebro::store::clients::Client {
-            client_id: client_id.clone(),
-            tenant_id: receiver.state.tenant.id.clone(),
-            name: "Helsebro (avsender)".into(),
-            jwks: Some(json!({"keys": [key.jwk]}).to_string()),
-            jwks_uri: None,
-            scope: "system/Bundle.c system/Bundle.rs".into(),
-            secret_hash: None,
-            redirect_uris: Vec::new(),
-            launch_uri: None,
-        })
+        .register_backend_client(&key.jwk, "system/Bundle.c system/Bundle.rs")
         .await
-        .unwrap();
-    client_id
 }
 
 async fn eventually<F, Fut>(what: &str, mut check: F)
@@ -774,7 +759,7 @@ async fn measurement_summaries_and_closed_alerts_are_documents_too(backend: Back
         "detail": "Ingen pulsmåling på tre dager", "evidence": ["m-2"],
         "identified": "2026-11-20T08:00:00+01:00", "closed": "2026-11-20T09:30:00+01:00",
         "closed_by": "pr-1"});
-    s.import(&[closed.clone()]);
+    s.import(std::slice::from_ref(&closed));
     s.wait_for_state(0, &["accepted"]).await;
     s.wait_for_state(1, &["accepted"]).await;
     let received = s.received().await;

@@ -8,7 +8,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use helsebro::delivery::helseid::{HelseIdClient, HelseIdConfig, HelseIdError};
 use helsebro::store::audit::AuditQuery;
-use helsebro::store::clients::Client;
 use helsebro_blackbox::keys::{client_key, ClientKey};
 use helsebro_blackbox::reqwest::{Method, RequestBuilder, Response};
 use helsebro_blackbox::{on_both_backends, TestServer};
@@ -19,23 +18,7 @@ use serde_json::{json, Value};
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 async fn register(s: &TestServer, key: &ClientKey, scope: &str) -> String {
-    let client_id = uuid::Uuid::new_v4().simple().to_string();
-    s.state
-        .store
-        .add_client(&Client {
-            client_id: client_id.clone(),
-            tenant_id: s.state.tenant.id.clone(),
-            name: "Municipal EHR sender".into(),
-            jwks: Some(json!({"keys": [key.jwk]}).to_string()),
-            jwks_uri: None,
-            scope: scope.into(),
-            secret_hash: None,
-            redirect_uris: Vec::new(),
-            launch_uri: None,
-        })
-        .await
-        .unwrap();
-    client_id
+    s.register_backend_client(&key.jwk, scope).await
 }
 
 fn token_url(s: &TestServer) -> String {
