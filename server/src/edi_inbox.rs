@@ -118,7 +118,8 @@ async fn take(ctx: &mut Ctx, body: Body) -> Result<FhirResponse, ApiError> {
     let location = format!("{}/edi/messages/{id}", ctx.state.config.origin());
     Ok(
         FhirResponse::new(StatusCode::CREATED, Some(json!({"id": id}).to_string()))
-            .header(header::LOCATION, location),
+            .header(header::LOCATION, location)
+            .header(header::CONTENT_TYPE, "application/json"),
     )
 }
 
@@ -196,7 +197,8 @@ async fn status_of(ctx: &mut Ctx, id: &str) -> Result<FhirResponse, ApiError> {
         "transportDeliveryState": "Acknowledged",
         "appRecStatus": apprec_status,
     }]);
-    Ok(FhirResponse::new(StatusCode::OK, Some(body.to_string())))
+    Ok(FhirResponse::new(StatusCode::OK, Some(body.to_string()))
+        .header(header::CONTENT_TYPE, "application/json"))
 }
 
 pub async fn receipt(mut ctx: Ctx, Path(id): Path<String>) -> Rendered {
@@ -215,5 +217,6 @@ async fn receipt_of(ctx: &mut Ctx, id: &str) -> Result<FhirResponse, ApiError> {
         "contentType": "application/xml",
         "contentTransferEncoding": "base64",
     });
-    Ok(FhirResponse::new(StatusCode::OK, Some(body.to_string())))
+    Ok(FhirResponse::new(StatusCode::OK, Some(body.to_string()))
+        .header(header::CONTENT_TYPE, "application/json"))
 }

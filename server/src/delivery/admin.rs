@@ -140,7 +140,10 @@ async fn list_deliveries(ctx: &mut Ctx) -> Result<FhirResponse, ApiError> {
         let page = page(&rows).into_string();
         return Ok(FhirResponse::new(StatusCode::OK, Some(page))
             .header(header::CONTENT_TYPE, "text/html; charset=utf-8")
-            .header(header::CACHE_CONTROL, "no-store"));
+            .header(header::CACHE_CONTROL, "no-store")
+            .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'")
+            .header(header::X_FRAME_OPTIONS, "DENY")
+            .header(header::REFERRER_POLICY, "no-referrer"));
     }
     let body = json!({"deliveries": rows.iter().map(to_json).collect::<Vec<_>>()});
     Ok(FhirResponse::new(StatusCode::OK, Some(body.to_string()))
