@@ -7,6 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+
+#[path = "bench/delivery.rs"]
+mod delivery;
 use hdrhistogram::Histogram;
 use helsebro::config::Config;
 use serde_json::json;
@@ -30,6 +33,10 @@ struct Args {
     /// Observation search by patient + code + date range; 0 skips that part.
     #[arg(long, default_value_t = 10000)]
     observations: usize,
+    /// Journal notes to write and deliver (JFT with DPoP, to a receiver in this process);
+    /// 0 skips that part.
+    #[arg(long, default_value_t = 0)]
+    deliveries: usize,
     /// Admin URL of the PostgreSQL server (a database is created and dropped).
     #[arg(
         long,
@@ -345,7 +352,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::env::temp_dir().join(format!("helsebro-bench-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir)?;
         let url = format!("sqlite://{}", dir.join("bench.db").display());
-        let result = bench_backend("sqlite", url, &args).await;
+        let mut result = bench_backend("sqlite", url, &args).await;
+        if result.is_ok() && args.deliveries > 0 {
+            let url = format!("sqlite://{}", dir.join("sender.db").display());
+            result = delivery::run("sqlite", url, args.deliveries).await;
+        }
         let _ = std::fs::remove_dir_all(&dir);
         result?;
     }
@@ -360,7 +371,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .postgres_url
             .rsplit_once('/')
             .ok_or("bad postgres URL")?;
-        let result = bench_backend("postgres", format!("{prefix}/{name}"), &args).await;
+        let mut result = bench_backend("postgres", format!("{prefix}/{name}"), &args).await;
+        if result.is_ok() && args.deliveries > 0 {
+            let url = format!("{prefix}/{name}");
+            result = delivery::run("postgres", url, args.deliveries).await;
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
             .execute(&mut admin)

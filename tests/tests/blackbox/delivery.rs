@@ -2,7 +2,8 @@
 //! binary (so it can be killed outright); the receiver is a Helsebro serving the JFT, VKP
 //! and EDI contracts behind a proxy that can misbehave. The sender authenticates at the
 //! receiver's token endpoint as a HelseID client would: a private_key_jwt assertion and,
-//! for JFT and EDI, DPoP proofs with the server's nonce.
+//! for JFT and EDI, DPoP proofs with the server's nonce. The sender may only send
+//! (`system/Bundle.c`) and follow its own documents: it reads nothing else there.
 
 use std::future::Future;
 use std::time::Duration;
@@ -97,7 +98,7 @@ impl Setup {
             ("--client-id", self.client_id.as_str()),
             ("--key-file", key.to_str().unwrap()),
             ("--kid", "sender-key-1"),
-            ("--scope", "system/Bundle.c system/Bundle.rs"),
+            ("--scope", "system/Bundle.c"),
         ];
         let mut args = vec!["delivery", "route", "--database", &self.sender_db];
         args.extend(with_overrides(&defaults, extra));
@@ -260,7 +261,7 @@ struct DeliveryRow {
 
 async fn register(receiver: &TestServer, key: &ClientKey) -> String {
     receiver
-        .register_backend_client(&key.jwk, "system/Bundle.c system/Bundle.rs")
+        .register_backend_client(&key.jwk, "system/Bundle.c")
         .await
 }
 
