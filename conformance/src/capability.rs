@@ -69,16 +69,19 @@ fn security(auth_base: &str) -> Value {
     })
 }
 
-/// The Patient operations of the data subject's rights.
+/// `$validate` on every type, and the Patient operations of the data subject's rights.
 fn with_operations(mut entry: Value) -> Value {
+    let mut operations = vec![
+        json!({"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+        "documentation": "POST: checks a resource against R4 and the profile given (or those in meta.profile) that this server carries; stores nothing."}),
+    ];
     if entry["type"] == "Patient" {
-        entry["operation"] = json!([
-            {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
-             "documentation": "The patient's whole record, paged; _type and _since. A patient-context token runs it on its own record."},
-            {"name": "erase", "definition": "http://helsebro.no/fhir/OperationDefinition/Patient-erase",
-             "documentation": "POST: erasure on the controller's request, for the tenant's administrator (system/ delete scopes)."}
-        ]);
+        operations.push(json!({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+             "documentation": "The patient's whole record, paged; _type and _since. A patient-context token runs it on its own record."}));
+        operations.push(json!({"name": "erase", "definition": "http://helsebro.no/fhir/OperationDefinition/Patient-erase",
+             "documentation": "POST: erasure on the controller's request, for the tenant's administrator (system/ delete scopes)."}));
     }
+    entry["operation"] = json!(operations);
     entry
 }
 

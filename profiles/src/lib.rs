@@ -7,3 +7,4 @@
 pub mod format;
 pub mod identifiers;
 pub mod structure;
+pub mod validate;

@@ -157,6 +157,16 @@ enum Command {
         #[command(subcommand)]
         command: IssuerCommand,
     },
+    /// Validate a resource (JSON or XML) offline against R4 and a profile this server
+    /// carries (the one given, else those in meta.profile); prints an OperationOutcome and
+    /// exits non-zero when there are errors.
+    Validate {
+        /// The resource file.
+        file: std::path::PathBuf,
+        /// The canonical URL of the profile to validate against.
+        #[arg(long)]
+        profile: Option<String>,
+    },
     /// Document delivery to the municipalities' EHRs.
     Delivery {
         #[command(subcommand)]
@@ -347,6 +357,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Import { db, file } => import(&db.url, &file).await?,
         Command::Delivery { command } => cli_delivery::run(command).await?,
+        Command::Validate { file, profile } => validate(&file, profile.as_deref())?,
         Command::Token {
             db,
             scope,
@@ -646,5 +657,33 @@ async fn import(database: &str, file: &std::path::Path) -> Result<(), Box<dyn st
         secs,
         report.imported as f64 / secs.max(1e-9)
     );
+    Ok(())
+}
+
+/// `helsebro validate`: the OperationOutcome on stdout; an error when the resource has
+/// errors, or cannot be read.
+fn validate(
+    file: &std::path::Path,
+    profile: Option<&str>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use helsebro::fhir::format::{parse_resource, Format};
+    use helsebro_profiles::validate::{validate, Severity};
+    let bytes = std::fs::read(file)?;
+    let format = if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<') {
+        Format::Xml
+    } else {
+        Format::Json
+    };
+    let resource = parse_resource(&bytes, format).map_err(|e| e.outcome().to_string())?;
+    let issues = validate(&resource, profile);
+    let outcome = helsebro::fhir::interactions::validate::outcome(&issues);
+    println!("{}", serde_json::to_string_pretty(&outcome)?);
+    let errors = issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        return Err(format!("{errors} error(s)").into());
+    }
     Ok(())
 }

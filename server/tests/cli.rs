@@ -173,3 +173,47 @@ fn apps_are_registered_and_launched_for_a_patient() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn validate_prints_the_outcome_and_fails_on_errors() {
+    let dir = std::env::temp_dir().join(format!("helsebro-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let medication = serde_json::json!({
+        "resourceType": "Medication",
+        "meta": {"profile": ["http://hl7.no/fhir/StructureDefinition/no-basis-Medication"]},
+        "code": {"coding": [
+            {"system": "http://ehelse.no/fhir/CodeSystem/FEST", "code": "ID_1", "display": "Paracet tab 500 mg"},
+            {"system": "http://www.whocc.no/atc", "code": "N02BE01", "display": "Paracetamol"}
+        ]},
+        "form": {"coding": [{"system": "urn:oid:2.16.578.1.12.4.1.1.7448", "code": "53", "display": "Tablett"}]}
+    });
+    let good = dir.join("good.json");
+    std::fs::write(&good, medication.to_string()).unwrap();
+    let out = helsebro(&["validate", good.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["issue"][0]["severity"], "information");
+
+    let mut without_form = medication.clone();
+    without_form.as_object_mut().unwrap().remove("form");
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, without_form.to_string()).unwrap();
+    let out = helsebro(&["validate", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["issue"][0]["expression"][0], "Medication.form");
+
+    // An explicit profile that does not fit the resource is an error too.
+    let out = helsebro(&[
+        "validate",
+        good.to_str().unwrap(),
+        "--profile",
+        "http://hl7.no/fhir/StructureDefinition/no-basis-Patient",
+    ]);
+    assert!(!out.status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

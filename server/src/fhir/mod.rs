@@ -271,6 +271,7 @@ pub fn router(state: AppState) -> Router {
         .route("/{type}", get(search::get).post(create::handle))
         .route("/{type}/_search", post(search::post).get(search::get))
         .route("/{type}/_history", get(history::type_level))
+        .route("/{type}/$validate", post(validate::handle))
         .route(
             "/{type}/{id}",
             get(read::handle).put(update::handle).delete(delete::handle),

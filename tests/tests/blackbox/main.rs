@@ -29,3 +29,4 @@ mod smoke;
 mod spec_testscripts;
 mod tls;
 mod upstream_sign_in;
+mod validate;

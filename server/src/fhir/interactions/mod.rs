@@ -10,6 +10,7 @@ pub mod history;
 pub mod read;
 pub mod search;
 pub mod update;
+pub mod validate;
 pub mod vread;
 
 use axum::http::{header, StatusCode};
