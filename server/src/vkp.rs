@@ -17,9 +17,9 @@ use crate::auth::scopes::Permission;
 use crate::fhir::error::ApiError;
 use crate::fhir::format::{FhirResponse, Rendered};
 use crate::fhir::{AppState, Ctx};
-use crate::jft::receive::document_identifier;
-use crate::jft::{location, require, MAX_DOCUMENT_BYTES};
-use crate::store::received::{Contract, Received};
+use crate::jft::receive::{keep, read_document};
+use crate::jft::{location, require};
+use crate::store::received::Contract;
 
 const OUTCOME_SYSTEM: &str = "http://ehelse.no/fhir/CodeSystem/vkp-operation-outcome-v090";
 
@@ -60,25 +60,13 @@ async fn receive(ctx: &mut Ctx, orgnr: &str, body: Body) -> Result<FhirResponse,
         ));
     }
     let is_test = access.tenant.is_test;
-    let (tenant, sender) = (access.tenant.id.clone(), access.client_id.clone());
     let bytes = ctx.body(body).await?;
-    if bytes.len() > MAX_DOCUMENT_BYTES {
-        return Err(ApiError::PayloadTooLarge(MAX_DOCUMENT_BYTES));
-    }
-    let format = |why: String| refusal("2.4", "ugyldig format", why);
-    let text = std::str::from_utf8(&bytes).map_err(|_| format("not UTF-8".into()))?;
-    let doc: Value = serde_json::from_str(text).map_err(|e| format(format!("not JSON: {e}")))?;
-    let document_id = document_identifier(&doc).map_err(|e| format(e.to_string()))?;
+    let (text, doc, document_id) = read_document(&bytes).map_err(|e| match e {
+        ApiError::PayloadTooLarge(limit) => ApiError::PayloadTooLarge(limit),
+        other => refusal("2.4", "ugyldig format", other.to_string()),
+    })?;
     check_subject(&doc, is_test)?;
-    let id = match ctx
-        .state
-        .store
-        .receive_document(Contract::Vkp, &tenant, &sender, &document_id, text)
-        .await?
-    {
-        Received::New(id) | Received::Again(id) => id,
-    };
-    ctx.note("create", format!("Bundle/{id}"));
+    let id = keep(ctx, Contract::Vkp, text, &document_id).await?;
     Ok(FhirResponse::new(StatusCode::CREATED, None).header(header::LOCATION, location(ctx, &id)))
 }
 

@@ -60,7 +60,7 @@ pub fn action_of(subtype: &str) -> &'static str {
         "create" => "C",
         "update" | "patch" => "U",
         "delete" => "D",
-        "operation" | "login" => "E",
+        "operation" | "login" | "transmit" => "E",
         _ => "R",
     }
 }

@@ -55,6 +55,18 @@ pub enum PollOutcome {
     Retry(Failure),
 }
 
+/// What a FHIR document POST adds to its request: the body and its media types.
+pub fn fhir_json_body(
+    content: &str,
+) -> impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder + Send + Sync {
+    let body = content.to_string();
+    move |r: reqwest::RequestBuilder| {
+        r.header(reqwest::header::CONTENT_TYPE, "application/fhir+json")
+            .header(reqwest::header::ACCEPT, "application/fhir+json")
+            .body(body.clone())
+    }
+}
+
 /// A failure before any answer: no token, no connection, no answer in time.
 pub fn transport_failure(e: &HelseIdError) -> SendOutcome {
     let failure = Failure::new(e.code(), e.to_string());

@@ -87,22 +87,10 @@ pub async fn build(store: &Store, r: &DocumentRequest<'_>) -> Result<String, Del
                 (Some(p), Some(f), Some(t)) => (p, f, t),
                 _ => return Err(DeliveryError::Source(format!("bad source {}", r.source_id))),
             };
-            let mut observations = Vec::new();
-            for id in store
+            let ids = store
                 .observations_between(r.tenant_id, r.patient_id, from, to)
-                .await?
-            {
-                if let Some(json) = store
-                    .read_current(r.tenant_id, "Observation", &id)
-                    .await?
-                    .and_then(|v| v.json)
-                {
-                    observations.push(
-                        serde_json::from_str(&json)
-                            .map_err(|e| DeliveryError::Source(e.to_string()))?,
-                    );
-                }
-            }
+                .await?;
+            let observations = observations(store, r.tenant_id, &ids).await?;
             let header = header(r, &patient, &sender, None)?;
             let doc = measurement_summary_document(
                 &header,
@@ -122,6 +110,27 @@ pub async fn build(store: &Store, r: &DocumentRequest<'_>) -> Result<String, Del
             build_alert(store, r, &patient, &sender, &alert).await
         }
     }
+}
+
+/// The current Observations with these ids, as served (a deleted one is left out).
+async fn observations(
+    store: &Store,
+    tenant_id: &str,
+    ids: &[String],
+) -> Result<Vec<serde_json::Value>, DeliveryError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(json) = store
+            .read_current(tenant_id, "Observation", id)
+            .await?
+            .and_then(|v| v.json)
+        {
+            out.push(
+                serde_json::from_str(&json).map_err(|e| DeliveryError::Source(e.to_string()))?,
+            );
+        }
+    }
+    Ok(out)
 }
 
 async fn facts(
@@ -202,18 +211,7 @@ async fn build_alert(
     let closed = alert
         .closed_at
         .ok_or_else(|| DeliveryError::Source(format!("alert {} is not closed", alert.id)))?;
-    let mut evidence = Vec::new();
-    for id in &alert.evidence {
-        if let Some(json) = store
-            .read_current(r.tenant_id, "Observation", id)
-            .await?
-            .and_then(|v| v.json)
-        {
-            evidence.push(
-                serde_json::from_str(&json).map_err(|e| DeliveryError::Source(e.to_string()))?,
-            );
-        }
-    }
+    let evidence = observations(store, r.tenant_id, &alert.evidence).await?;
     let author = match &alert.closed_by {
         Some(a) => store.author_facts(r.tenant_id, a).await?,
         None => None,

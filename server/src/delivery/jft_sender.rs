@@ -6,20 +6,15 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::connector::{
-    failure_of, id_of_location, transport_failure, unsuccessful, Failure, PollOutcome, SendOutcome,
-    StatusReport,
+    failure_of, fhir_json_body, id_of_location, transport_failure, unsuccessful, Failure,
+    PollOutcome, SendOutcome, StatusReport,
 };
 use super::helseid::HelseIdClient;
 use crate::store::deliveries::{Delivery, DeliveryState};
 
 pub async fn send(client: &HelseIdClient, endpoint: &str, content: &str) -> SendOutcome {
     let url = format!("{}/Bundle", endpoint.trim_end_matches('/'));
-    let body = content.to_string();
-    let build = move |r: reqwest::RequestBuilder| {
-        r.header(reqwest::header::CONTENT_TYPE, "application/fhir+json")
-            .header(reqwest::header::ACCEPT, "application/fhir+json")
-            .body(body.clone())
-    };
+    let build = fhir_json_body(content);
     let response = match client.send(Method::POST, &url, &build).await {
         Ok(r) => r,
         Err(e) => return transport_failure(&e),

@@ -18,7 +18,7 @@ pub fn transmitted(delivery: &Delivery, receiver_name: &str) -> AuditRecord {
         purpose: None,
     };
     let kind = DocumentKind::parse(&delivery.kind).map_or("dokument", DocumentKind::display);
-    let mut row = record(
+    record(
         &agent,
         "transmit",
         "transmit",
@@ -30,7 +30,5 @@ pub fn transmitted(delivery: &Delivery, receiver_name: &str) -> AuditRecord {
         )),
         None,
         [delivery.patient_id.clone()],
-    );
-    row.action = "E".into();
-    row
+    )
 }

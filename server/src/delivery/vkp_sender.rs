@@ -4,7 +4,9 @@
 
 use reqwest::Method;
 
-use super::connector::{id_of_location, transport_failure, unsuccessful, Failure, SendOutcome};
+use super::connector::{
+    fhir_json_body, id_of_location, transport_failure, unsuccessful, Failure, SendOutcome,
+};
 use super::helseid::HelseIdClient;
 use crate::store::deliveries::DeliveryState;
 
@@ -15,12 +17,7 @@ pub async fn send(
     content: &str,
 ) -> SendOutcome {
     let url = format!("{}/{receiver_org}/Bundle", endpoint.trim_end_matches('/'));
-    let body = content.to_string();
-    let build = move |r: reqwest::RequestBuilder| {
-        r.header(reqwest::header::CONTENT_TYPE, "application/fhir+json")
-            .header(reqwest::header::ACCEPT, "application/fhir+json")
-            .body(body.clone())
-    };
+    let build = fhir_json_body(content);
     let response = match client.send(Method::POST, &url, &build).await {
         Ok(r) => r,
         Err(e) => return transport_failure(&e),

@@ -63,24 +63,43 @@ async fn receive(ctx: &mut Ctx, body: Body) -> Result<FhirResponse, ApiError> {
     ctx.negotiated()?;
     require(ctx, Permission::Create, "sending a document")?;
     let bytes = ctx.body(body).await?;
+    let (text, _, document_id) = read_document(&bytes)?;
+    let id = keep(ctx, Contract::Jft, text, &document_id).await?;
+    Ok(FhirResponse::new(StatusCode::ACCEPTED, None).header(header::LOCATION, location(ctx, &id)))
+}
+
+/// The document a request body carries: at most 1 MB of UTF-8 JSON that is a document
+/// Bundle. Its text, its parsed form and its identifier.
+pub fn read_document(bytes: &[u8]) -> Result<(&str, Value, String), ApiError> {
     if bytes.len() > MAX_DOCUMENT_BYTES {
         return Err(ApiError::PayloadTooLarge(MAX_DOCUMENT_BYTES));
     }
-    let text = std::str::from_utf8(&bytes)
+    let text = std::str::from_utf8(bytes)
         .map_err(|_| invalid("the document is not UTF-8 JSON", "Bundle"))?;
     let doc: Value = serde_json::from_str(text)
         .map_err(|e| invalid(&format!("the document is not JSON: {e}"), "Bundle"))?;
     let document_id = document_identifier(&doc)?;
+    Ok((text, doc, document_id))
+}
+
+/// Keeps a document of the token's tenant once per sender and identifier; returns its id
+/// (the first receipt's, for a retry).
+pub async fn keep(
+    ctx: &mut Ctx,
+    contract: Contract,
+    text: &str,
+    document_id: &str,
+) -> Result<String, ApiError> {
     let access = ctx.access()?;
     let (tenant, sender) = (access.tenant.id.clone(), access.client_id.clone());
     let id = match ctx
         .state
         .store
-        .receive_document(Contract::Jft, &tenant, &sender, &document_id, text)
+        .receive_document(contract, &tenant, &sender, document_id, text)
         .await?
     {
         Received::New(id) | Received::Again(id) => id,
     };
     ctx.note("create", format!("Bundle/{id}"));
-    Ok(FhirResponse::new(StatusCode::ACCEPTED, None).header(header::LOCATION, location(ctx, &id)))
+    Ok(id)
 }

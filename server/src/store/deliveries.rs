@@ -378,11 +378,8 @@ impl Store {
         let is_final = u.state.is_some_and(DeliveryState::is_final);
         let failed = u.state == Some(DeliveryState::Failed);
         let mut tx = self.begin_write().await?;
-        let (error_code, error_text) = match &u.error {
-            Some((c, _)) if c.is_empty() => (Some(None), Some(None)),
-            Some((c, t)) => (Some(Some(c.as_str())), Some(Some(t.as_str()))),
-            None => (None, None),
-        };
+        // An empty code clears the error; no error leaves it as it was.
+        let error = u.error.as_ref().filter(|(code, _)| !code.is_empty());
         let changed = sqlx::query(
             "UPDATE deliveries SET \
              state = COALESCE($3, state), \
@@ -412,9 +409,9 @@ impl Store {
         .bind(&u.remote_id)
         .bind(&u.remote_location)
         .bind(&u.remote_status)
-        .bind(i32::from(error_code.is_some()))
-        .bind(error_code.flatten())
-        .bind(error_text.flatten())
+        .bind(i32::from(u.error.is_some()))
+        .bind(error.map(|(code, _)| code.as_str()))
+        .bind(error.map(|(_, text)| text.as_str()))
         .bind(now)
         .bind(u.registered_at)
         .bind(u.read_at)

@@ -124,6 +124,25 @@ impl Setup {
         assert!(out.contains("rejected 0 lines"), "{out}{err}");
     }
 
+    /// `helsebro delivery summary` for pt-1's measurements of November 2026.
+    fn summary_of_november(&self) -> String {
+        cli(
+            &self.sender_db,
+            &[
+                "delivery",
+                "summary",
+                "--database",
+                &self.sender_db,
+                "--patient",
+                "pt-1",
+                "--from",
+                "2026-11-01",
+                "--to",
+                "2026-12-01",
+            ],
+        )
+    }
+
     fn note(&self, id: &str) {
         self.import(&[
             json!({"type": "journal_note", "id": id, "patient": "pt-1", "author": "pr-1",
@@ -740,21 +759,7 @@ async fn measurement_summaries_and_closed_alerts_are_documents_too(backend: Back
         .collect();
     s.import(&measurements);
     let sender = s.start_sender(&[]).await;
-    let out = cli(
-        &s.sender_db,
-        &[
-            "delivery",
-            "summary",
-            "--database",
-            &s.sender_db,
-            "--patient",
-            "pt-1",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-12-01",
-        ],
-    );
+    let out = s.summary_of_november();
     assert!(out.contains("queued"), "{out}");
     let closed = json!({"type": "alert", "id": "al-1", "patient": "pt-1", "code": "5.3.2",
         "detail": "Ingen pulsmåling på tre dager", "evidence": ["m-2"],
@@ -798,21 +803,7 @@ async fn measurement_summaries_and_closed_alerts_are_documents_too(backend: Back
 
     // Closing an alert again, or asking for the same summary, sends nothing new.
     s.import(&[closed]);
-    cli(
-        &s.sender_db,
-        &[
-            "delivery",
-            "summary",
-            "--database",
-            &s.sender_db,
-            "--patient",
-            "pt-1",
-            "--from",
-            "2026-11-01",
-            "--to",
-            "2026-12-01",
-        ],
-    );
+    s.summary_of_november();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(s.deliveries().await.len(), 2);
     assert_eq!(s.received_rows().await.len(), 2);
