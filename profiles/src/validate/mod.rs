@@ -1,15 +1,30 @@
-//! Profile validation, driven by the snapshots of the StructureDefinitions we carry
-//! (`data/no-basis-2.2.0`, the VKP blood pressure profile, our own Communication profile).
+//! Profile validation, driven by the snapshots of the StructureDefinitions we carry: the R4
+//! core ones of the served types (`data/r4-core`), no-basis 2.2.0, the VKP blood pressure
+//! profile and our own Communication profile.
 //!
-//! [`validate`] runs the R4 core structure check ([`crate::structure::check_resource`]) and
-//! then walks each profile's snapshot: cardinality of elements whose parent is present,
-//! choice types allowed, `fixed[x]` (exact) and `pattern[x]` (contained) values, slicing with
-//! `value`/`pattern` discriminators (and `type` on choice elements), closed slicing, and
-//! required bindings to the ValueSets we carry. Not checked: FHIRPath invariants, bindings to
-//! ValueSets we do not carry, `profile`/`exists` discriminators, extension definitions,
-//! slice order, contained and Bundle-entry resources against their own profiles.
+//! [`validate`] runs the R4 core structure check ([`crate::structure::check_resource`]), then
+//! walks the instance along the core definitions ([`instance`]): the FHIRPath invariants of
+//! every element instance and data type ([`invariants`]; the keys not evaluated through
+//! FHIRPath are in [`NOT_EVALUATED`], those the evaluator cannot judge in [`NOT_JUDGED`]), required bindings to the ValueSets we carry ([`terminology`]),
+//! extensions against their definitions and contexts ([`extensions`]), and nested resources
+//! (`contained`, `Bundle.entry.resource`) with their own `meta.profile`. Then it walks each
+//! profile's snapshot ([`walk`]): cardinality of elements whose parent is present, choice types
+//! allowed, `fixed[x]` (exact) and `pattern[x]` (contained) values, slicing with
+//! `value`/`pattern`/`profile` discriminators (and `type` on choice elements), closed slicing,
+//! required bindings and the profile's own invariants.
+//!
+//! Not checked: bindings to ValueSets we do not carry (they are skipped, whatever their
+//! strength), `exists` discriminators, slice order, and snapshots the VKP Observation profiles
+//! other than blood pressure do not ship.
 
+#[cfg(test)]
+mod acceptance;
+mod core;
+mod extensions;
+mod instance;
+mod invariants;
 mod model;
+mod narrative;
 mod terminology;
 mod walk;
 
@@ -17,6 +32,8 @@ use serde_json::Value;
 
 use crate::structure::{self, IssueKind};
 use model::{strip_version, PROFILES};
+
+pub use invariants::{NOT_EVALUATED, NOT_JUDGED};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
@@ -29,7 +46,7 @@ pub enum Severity {
 pub struct Issue {
     pub severity: Severity,
     /// OperationOutcome issue type: `structure`, `required`, `value`, `invariant`,
-    /// `code-invalid` or `not-supported`.
+    /// `code-invalid`, `extension` or `not-supported`.
     pub code: &'static str,
     /// FHIRPath-style element path with indexes, e.g. `Patient.identifier[0].system`.
     pub expression: String,
@@ -61,7 +78,8 @@ fn from_structure(i: structure::StructureIssue) -> Issue {
 
 /// Validates a resource against R4 core and against `profile` when given, else against every
 /// profile in `meta.profile` that we carry. An unknown profile is a warning when it comes from
-/// `meta.profile` and an error when it is the one asked for.
+/// `meta.profile` and an error when it is the one asked for. Nested resources are validated
+/// against R4 core and their own `meta.profile`.
 pub fn validate(resource: &Value, profile: Option<&str>) -> Vec<Issue> {
     let mut out: Vec<Issue> = structure::check_resource(resource)
         .into_iter()
@@ -74,6 +92,38 @@ pub fn validate(resource: &Value, profile: Option<&str>) -> Vec<Issue> {
         .get("resourceType")
         .and_then(Value::as_str)
         .unwrap_or("Resource");
+    let core = out.len();
+    let mut found = instance::walk(resource, type_name);
+    check_profiles(resource, profile, type_name, &mut found);
+    for issue in found {
+        // A minimum or a binding already reported (the structure check reports core minimums,
+        // profiles repeat core's bindings, a slice its base element's), or the same finding
+        // twice.
+        let repeated = issue.code == "code-invalid"
+            && out
+                .iter()
+                .any(|c| c.code == issue.code && c.expression == issue.expression);
+        let core_dup = issue.code == "required"
+            && out[..core]
+                .iter()
+                .any(|c| c.code == "required" && c.expression == issue.expression);
+        if !repeated && !core_dup && !out.contains(&issue) {
+            out.push(issue);
+        }
+    }
+    out
+}
+
+/// Checks the resource at `path` against `profile`, or else the carried profiles of its
+/// `meta.profile`.
+fn check_profiles(resource: &Value, profile: Option<&str>, path: &str, out: &mut Vec<Issue>) {
+    let Some(obj) = resource.as_object() else {
+        return;
+    };
+    let type_name = obj
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or("Resource");
     let mut targets = Vec::new();
     match profile {
         Some(url) => match PROFILES.get(strip_version(url)) {
@@ -81,7 +131,7 @@ pub fn validate(resource: &Value, profile: Option<&str>) -> Vec<Issue> {
             None => out.push(Issue {
                 severity: Severity::Error,
                 code: "not-supported",
-                expression: type_name.to_string(),
+                expression: path.to_string(),
                 message: format!(
                     "profile '{url}' is not known to this server; known profiles: {}",
                     known_profiles().join(", ")
@@ -100,7 +150,7 @@ pub fn validate(resource: &Value, profile: Option<&str>) -> Vec<Issue> {
                     None => out.push(Issue {
                         severity: Severity::Warning,
                         code: "not-supported",
-                        expression: format!("{type_name}.meta.profile[{i}]"),
+                        expression: format!("{path}.meta.profile[{i}]"),
                         message: format!(
                             "profile '{url}' is not known to this server; not checked against it"
                         ),
@@ -109,13 +159,12 @@ pub fn validate(resource: &Value, profile: Option<&str>) -> Vec<Issue> {
             }
         }
     }
-    let core = out.len();
     for p in targets {
         if p.type_name != type_name {
             out.push(Issue {
                 severity: Severity::Error,
                 code: "structure",
-                expression: type_name.to_string(),
+                expression: path.to_string(),
                 message: format!(
                     "profile {} constrains {}, not {type_name}",
                     p.name, p.type_name
@@ -123,24 +172,15 @@ pub fn validate(resource: &Value, profile: Option<&str>) -> Vec<Issue> {
             });
             continue;
         }
-        let mut walker = walk::Walker {
-            profile: &p.name,
-            out: Vec::new(),
-        };
-        walker.object(&p.root, obj, type_name);
+        let mut walker = walk::Walker::new(&p.name, resource);
+        walker.invariants(&p.root, resource, path);
+        walker.object(&p.root, obj, path);
         for issue in walker.out {
-            // A minimum the core check already reported, or the same finding twice (a slice
-            // repeats its base element's constraints).
-            let core_dup = issue.code == "required"
-                && out[..core]
-                    .iter()
-                    .any(|c| c.code == "required" && c.expression == issue.expression);
-            if !core_dup && !out.contains(&issue) {
+            if !out.contains(&issue) {
                 out.push(issue);
             }
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -164,7 +204,7 @@ mod tests {
             .collect()
     }
 
-    fn patient() -> Value {
+    pub(super) fn patient() -> Value {
         json!({
             "resourceType": "Patient",
             "id": "p1",
@@ -181,7 +221,7 @@ mod tests {
         })
     }
 
-    fn medication() -> Value {
+    pub(super) fn medication() -> Value {
         json!({
             "resourceType": "Medication",
             "meta": {"profile": [MEDICATION]},
@@ -325,10 +365,7 @@ mod tests {
         let sd = json!({"url": "http://example.org/tiny", "type": "Observation",
                         "snapshot": {"element": elements}});
         let profile = model::parse(&sd).unwrap();
-        let mut walker = walk::Walker {
-            profile: "tiny",
-            out: Vec::new(),
-        };
+        let mut walker = walk::Walker::new("tiny", resource);
         walker.object(&profile.root, resource.as_object().unwrap(), "Observation");
         walker.out
     }
@@ -378,7 +415,7 @@ mod tests {
         assert!(walk::equal(&json!(1.0), &json!(1)));
     }
 
-    fn blood_pressure() -> Value {
+    pub(super) fn blood_pressure() -> Value {
         json!({
             "resourceType": "Observation",
             "meta": {"profile": [BLOOD_PRESSURE]},
@@ -441,11 +478,8 @@ mod tests {
             ]}
         });
         let profile = model::parse(&sd).unwrap();
-        let mut walker = walk::Walker {
-            profile: "closed",
-            out: Vec::new(),
-        };
         let p = patient();
+        let mut walker = walk::Walker::new("closed", &p);
         walker.object(&profile.root, p.as_object().unwrap(), "Patient");
         assert_eq!(walker.out.len(), 1, "{:#?}", walker.out);
         assert_eq!(walker.out[0].code, "structure");
@@ -487,7 +521,11 @@ mod tests {
     fn validate_unknown_profile() {
         let mut p = patient();
         p["meta"]["profile"] = json!(["http://example.org/StructureDefinition/nope", PATIENT]);
-        let issues = validate(&p, None);
+        // dom-6 (no narrative) warns too.
+        let issues: Vec<Issue> = validate(&p, None)
+            .into_iter()
+            .filter(|i| i.code != "invariant")
+            .collect();
         assert_eq!(issues.len(), 1, "{issues:#?}");
         assert_eq!(issues[0].severity, Severity::Warning);
         assert_eq!(issues[0].code, "not-supported");
@@ -525,7 +563,8 @@ mod tests {
         let c = json!({
             "resourceType": "Communication",
             "status": "completed",
-            "subject": {"reference": "Patient/p1"}
+            "subject": {"reference": "Patient/p1"},
+            "sent": "2026-11-01T08:00:00+01:00"
         });
         let issues = validate(
             &c,

@@ -2,9 +2,11 @@
 //! definitions: one node per element id, children by name, slices under their sliced element.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use serde_json::Value;
+
+use super::invariants::{self, Constraint};
 
 /// One StructureDefinition we carry: (file contents). Every one must have a snapshot.
 const SOURCES: &[&str] = &[
@@ -64,6 +66,8 @@ pub(super) struct Node {
     /// Profiles on the element's types (e.g. no-basis-Address on Patient.address).
     pub type_profiles: Vec<String>,
     pub slicing: Option<Slicing>,
+    /// The element's invariants (core ones included; the walk evaluates only the profile's own).
+    pub constraints: Vec<Arc<Constraint>>,
     pub children: Vec<Node>,
     pub slices: Vec<Node>,
 }
@@ -185,6 +189,7 @@ fn parse_node(name: &str, e: &serde_json::Map<String, Value>) -> Node {
         types,
         type_profiles,
         slicing,
+        constraints: invariants::of_element(e),
         children: Vec::new(),
         slices: Vec::new(),
     }

@@ -1,8 +1,12 @@
-//! The ValueSets we carry, expanded to (system, code) sets for required bindings.
+//! The ValueSets we carry, expanded to (system, code) sets for required bindings: the no-basis
+//! and Helsebro ones, and the R4 core ones of the required bindings our types reach
+//! (`data/r4-core/`).
 //!
-//! A ValueSet counts as carried when every `compose.include` lists explicit concepts or names a
-//! whole CodeSystem we carry, with no filters, no imported ValueSets and no excludes. Bindings
-//! to any other ValueSet are skipped.
+//! ValueSets are expanded at load time from `compose`: an include lists concepts, names a whole
+//! CodeSystem we carry, filters one by `is-a`/`descendent-of`, or imports other carried
+//! ValueSets; excludes are taken out the same way. A ValueSet with any other kind of rule, or
+//! over a CodeSystem we do not carry (BCP-13 mime types, ISO 4217 currencies), is not carried,
+//! and bindings to ValueSets we do not carry are skipped.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::LazyLock;
@@ -14,71 +18,227 @@ const VALUE_SETS: &[&str] = &[
     include_str!("../../data/no-basis-2.2.0/no-basis-maritalstatus.valueset.json"),
     include_str!("../../data/no-basis-2.2.0/no-basis-family-relation.valueset.json"),
     include_str!("../../data/helsebro-communication-category.ValueSet.json"),
+    include_str!("../../data/r4-core/ValueSet-address-type.json"),
+    include_str!("../../data/r4-core/ValueSet-address-use.json"),
+    include_str!("../../data/r4-core/ValueSet-administrative-gender.json"),
+    include_str!("../../data/r4-core/ValueSet-all-types.json"),
+    include_str!("../../data/r4-core/ValueSet-contact-point-system.json"),
+    include_str!("../../data/r4-core/ValueSet-contact-point-use.json"),
+    include_str!("../../data/r4-core/ValueSet-contributor-type.json"),
+    include_str!("../../data/r4-core/ValueSet-currencies.json"),
+    include_str!("../../data/r4-core/ValueSet-days-of-week.json"),
+    include_str!("../../data/r4-core/ValueSet-event-status.json"),
+    include_str!("../../data/r4-core/ValueSet-event-timing.json"),
+    include_str!("../../data/r4-core/ValueSet-identifier-use.json"),
+    include_str!("../../data/r4-core/ValueSet-link-type.json"),
+    include_str!("../../data/r4-core/ValueSet-medication-statement-status.json"),
+    include_str!("../../data/r4-core/ValueSet-mimetypes.json"),
+    include_str!("../../data/r4-core/ValueSet-name-use.json"),
+    include_str!("../../data/r4-core/ValueSet-narrative-status.json"),
+    include_str!("../../data/r4-core/ValueSet-observation-status.json"),
+    include_str!("../../data/r4-core/ValueSet-operation-parameter-use.json"),
+    include_str!("../../data/r4-core/ValueSet-quantity-comparator.json"),
+    include_str!("../../data/r4-core/ValueSet-related-artifact-type.json"),
+    include_str!("../../data/r4-core/ValueSet-request-priority.json"),
+    include_str!("../../data/r4-core/ValueSet-sort-direction.json"),
+    include_str!("../../data/r4-core/ValueSet-trigger-type.json"),
+    include_str!("../../data/r4-core/ValueSet-units-of-time.json"),
 ];
 
 const CODE_SYSTEMS: &[&str] = &[
     include_str!("../../data/no-basis-2.2.0/no-basis-marital-status.codesystem.json"),
     include_str!("../../data/no-basis-2.2.0/no-basis-family-relation.codesystem.json"),
     include_str!("../../data/helsebro-communication-category.CodeSystem.json"),
+    include_str!("../../data/r4-core/CodeSystem-abstract-types.json"),
+    include_str!("../../data/r4-core/CodeSystem-address-type.json"),
+    include_str!("../../data/r4-core/CodeSystem-address-use.json"),
+    include_str!("../../data/r4-core/CodeSystem-administrative-gender.json"),
+    include_str!("../../data/r4-core/CodeSystem-contact-point-system.json"),
+    include_str!("../../data/r4-core/CodeSystem-contact-point-use.json"),
+    include_str!("../../data/r4-core/CodeSystem-contributor-type.json"),
+    include_str!("../../data/r4-core/CodeSystem-data-types.json"),
+    include_str!("../../data/r4-core/CodeSystem-days-of-week.json"),
+    include_str!("../../data/r4-core/CodeSystem-event-status.json"),
+    include_str!("../../data/r4-core/CodeSystem-event-timing.json"),
+    include_str!("../../data/r4-core/CodeSystem-identifier-use.json"),
+    include_str!("../../data/r4-core/CodeSystem-link-type.json"),
+    include_str!("../../data/r4-core/CodeSystem-medication-statement-status.json"),
+    include_str!("../../data/r4-core/CodeSystem-name-use.json"),
+    include_str!("../../data/r4-core/CodeSystem-narrative-status.json"),
+    include_str!("../../data/r4-core/CodeSystem-observation-status.json"),
+    include_str!("../../data/r4-core/CodeSystem-operation-parameter-use.json"),
+    include_str!("../../data/r4-core/CodeSystem-quantity-comparator.json"),
+    include_str!("../../data/r4-core/CodeSystem-related-artifact-type.json"),
+    include_str!("../../data/r4-core/CodeSystem-request-priority.json"),
+    include_str!("../../data/r4-core/CodeSystem-resource-types.json"),
+    include_str!("../../data/r4-core/CodeSystem-sort-direction.json"),
+    include_str!("../../data/r4-core/CodeSystem-trigger-type.json"),
+    include_str!("../../data/r4-core/CodeSystem-v3-TimingEvent.json"),
 ];
 
 /// ValueSet canonical → the codes in it, as (system, code).
 pub(super) type Expansion = BTreeSet<(String, String)>;
 
 pub(super) static VALUE_SET_CODES: LazyLock<BTreeMap<String, Expansion>> = LazyLock::new(|| {
-    let code_systems: BTreeMap<String, Vec<String>> = CODE_SYSTEMS
+    let code_systems: BTreeMap<String, CodeSystem> = CODE_SYSTEMS
         .iter()
         .filter_map(|src| {
             let cs: Value = serde_json::from_str(src).ok()?;
-            let mut codes = Vec::new();
-            collect_concepts(cs.get("concept"), &mut codes);
-            Some((cs.get("url")?.as_str()?.to_string(), codes))
+            // A fragment or an example cannot tell what is outside it.
+            if cs.get("content").and_then(Value::as_str) != Some("complete") {
+                return None;
+            }
+            let mut system = CodeSystem::default();
+            collect_concepts(cs.get("concept"), None, &mut system);
+            Some((cs.get("url")?.as_str()?.to_string(), system))
         })
         .collect();
-    VALUE_SETS
+    let value_sets: BTreeMap<String, Value> = VALUE_SETS
         .iter()
         .filter_map(|src| {
             let vs: Value = serde_json::from_str(src).ok()?;
-            let url = vs.get("url")?.as_str()?.to_string();
-            Some((url, expand(&vs, &code_systems)?))
+            Some((vs.get("url")?.as_str()?.to_string(), vs))
         })
+        .collect();
+    let sources = Sources {
+        code_systems: &code_systems,
+        value_sets: &value_sets,
+    };
+    value_sets
+        .iter()
+        .filter_map(|(url, vs)| Some((url.clone(), sources.expand(vs, 0)?)))
         .collect()
 });
 
-fn collect_concepts(concepts: Option<&Value>, out: &mut Vec<String>) {
-    for c in concepts.and_then(Value::as_array).into_iter().flatten() {
-        if let Some(code) = c.get("code").and_then(Value::as_str) {
-            out.push(code.to_string());
-        }
-        collect_concepts(c.get("concept"), out);
+/// A CodeSystem's codes, and each code's parent for `is-a` filters.
+#[derive(Default)]
+struct CodeSystem {
+    codes: Vec<String>,
+    parent: BTreeMap<String, String>,
+}
+
+impl CodeSystem {
+    /// `code` and every code below it.
+    fn descendants_or_self(&self, code: &str) -> Vec<&String> {
+        self.codes
+            .iter()
+            .filter(|c| {
+                let mut at = Some(c.as_str());
+                // The depth bound guards against a cycle in a broken hierarchy.
+                for _ in 0..64 {
+                    match at {
+                        Some(x) if x == code => return true,
+                        Some(x) => at = self.parent.get(x).map(String::as_str),
+                        None => return false,
+                    }
+                }
+                false
+            })
+            .collect()
     }
 }
 
-fn expand(vs: &Value, code_systems: &BTreeMap<String, Vec<String>>) -> Option<Expansion> {
-    let compose = vs.get("compose")?;
-    if compose.get("exclude").is_some() {
-        return None;
+fn collect_concepts(concepts: Option<&Value>, parent: Option<&str>, out: &mut CodeSystem) {
+    for c in concepts.and_then(Value::as_array).into_iter().flatten() {
+        let Some(code) = c.get("code").and_then(Value::as_str) else {
+            continue;
+        };
+        out.codes.push(code.to_string());
+        if let Some(p) = parent {
+            out.parent.insert(code.to_string(), p.to_string());
+        }
+        collect_concepts(c.get("concept"), Some(code), out);
     }
-    let mut out = Expansion::new();
-    for include in compose.get("include")?.as_array()? {
-        if include.get("filter").is_some() || include.get("valueSet").is_some() {
+}
+
+struct Sources<'a> {
+    code_systems: &'a BTreeMap<String, CodeSystem>,
+    value_sets: &'a BTreeMap<String, Value>,
+}
+
+impl Sources<'_> {
+    fn expand(&self, vs: &Value, depth: usize) -> Option<Expansion> {
+        // Imports nest a few levels at most; a cycle must not recurse forever.
+        if depth > 8 {
             return None;
         }
-        let system = include.get("system")?.as_str()?;
-        match include.get("concept").and_then(Value::as_array) {
-            Some(concepts) => {
-                for c in concepts {
-                    out.insert((system.to_string(), c.get("code")?.as_str()?.to_string()));
-                }
-            }
-            None => {
-                for code in code_systems.get(system)? {
-                    out.insert((system.to_string(), code.clone()));
-                }
+        let compose = vs.get("compose")?;
+        let mut out = Expansion::new();
+        for include in compose.get("include")?.as_array()? {
+            out.extend(self.rule(include, depth)?);
+        }
+        for exclude in compose
+            .get("exclude")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for code in self.rule(exclude, depth)? {
+                out.remove(&code);
             }
         }
+        Some(out)
     }
-    Some(out)
+
+    /// The codes one include (or exclude) rule selects.
+    fn rule(&self, rule: &Value, depth: usize) -> Option<Expansion> {
+        let mut imported: Option<Expansion> = None;
+        for url in rule
+            .get("valueSet")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let vs = self
+                .value_sets
+                .get(super::model::strip_version(url.as_str()?))?;
+            let codes = self.expand(vs, depth + 1)?;
+            // Several imported ValueSets in one rule intersect.
+            imported = Some(match imported {
+                None => codes,
+                Some(prev) => prev.intersection(&codes).cloned().collect(),
+            });
+        }
+        let Some(system) = rule.get("system").and_then(Value::as_str) else {
+            return imported;
+        };
+        let mut out = Expansion::new();
+        if let Some(concepts) = rule.get("concept").and_then(Value::as_array) {
+            for c in concepts {
+                out.insert((system.to_string(), c.get("code")?.as_str()?.to_string()));
+            }
+        } else {
+            let cs = self.code_systems.get(system)?;
+            let mut codes: Vec<&String> = cs.codes.iter().collect();
+            for f in rule
+                .get("filter")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let op = f.get("op").and_then(Value::as_str)?;
+                let value = f.get("value").and_then(Value::as_str)?;
+                if f.get("property").and_then(Value::as_str) != Some("concept") {
+                    return None;
+                }
+                let below = cs.descendants_or_self(value);
+                codes.retain(|c| match op {
+                    "is-a" => below.contains(c),
+                    "descendent-of" => below.contains(c) && c.as_str() != value,
+                    "is-not-a" => !below.contains(c),
+                    _ => false,
+                });
+                if !matches!(op, "is-a" | "descendent-of" | "is-not-a") {
+                    return None;
+                }
+            }
+            out.extend(codes.into_iter().map(|c| (system.to_string(), c.clone())));
+        }
+        Some(match imported {
+            None => out,
+            Some(imported) => out.intersection(&imported).cloned().collect(),
+        })
+    }
 }
 
 /// The outcome of checking a bound value against a carried ValueSet.
@@ -149,6 +309,13 @@ mod tests {
         let category =
             &VALUE_SET_CODES["http://helsebro.no/fhir/ValueSet/helsebro-communication-category"];
         assert!(!category.is_empty());
+        let gender = &VALUE_SET_CODES["http://hl7.org/fhir/ValueSet/administrative-gender"];
+        assert_eq!(gender.len(), 4);
+        let status = &VALUE_SET_CODES["http://hl7.org/fhir/ValueSet/observation-status"];
+        assert!(status.iter().any(|(_, c)| c == "final"));
+        assert!(!status.iter().any(|(_, c)| c == "done"));
+        // Not carried: BCP-13 has no CodeSystem here.
+        assert!(!VALUE_SET_CODES.contains_key("http://hl7.org/fhir/ValueSet/mimetypes"));
         assert!(matches!(
             check(
                 &serde_json::json!({"coding": [{"system": "x", "code": "y"}]}),

@@ -4,6 +4,9 @@
 
 use serde_json::{Map, Value};
 
+use super::core;
+use super::extensions;
+use super::invariants::{self, Constraint, Outcome};
 use super::model::{Node, PROFILES, UNBOUNDED};
 use super::terminology::{self, BindingCheck, VALUE_SET_CODES};
 use super::{Issue, Severity};
@@ -11,6 +14,8 @@ use super::{Issue, Severity};
 pub(super) struct Walker<'p> {
     /// The short name of the profile being checked, for messages.
     pub profile: &'p str,
+    /// `%resource` for the profile's own invariants.
+    resource: &'p Value,
     pub out: Vec<Issue>,
 }
 
@@ -128,6 +133,8 @@ enum Matcher {
     At(String, Vec<Value>),
     /// The item contains this value itself (a pattern on the slice element).
     Whole(Value),
+    /// The value at the path conforms to one of these profiles (a `profile` discriminator).
+    Conforms(String, Vec<String>),
 }
 
 /// The matchers of a slice for a value/pattern slicing, or `None` when we cannot tell.
@@ -137,6 +144,17 @@ fn slice_matchers(
 ) -> Option<Vec<Matcher>> {
     let mut out = Vec::new();
     for d in discriminators {
+        if d.kind == "profile" {
+            let node = node_at(slice, &d.path)?;
+            if node.type_profiles.is_empty() {
+                return None;
+            }
+            out.push(Matcher::Conforms(
+                d.path.clone(),
+                node.type_profiles.clone(),
+            ));
+            continue;
+        }
         if d.kind != "value" && d.kind != "pattern" {
             return None;
         }
@@ -179,8 +197,42 @@ fn slice_matchers(
     Some(out)
 }
 
+/// The node at a dotted path below `node` (`$this` is the node itself).
+fn node_at<'n>(node: &'n Node, path: &str) -> Option<&'n Node> {
+    if path == "$this" {
+        return Some(node);
+    }
+    path.split('.').try_fold(node, |n, seg| n.child(seg))
+}
+
+/// Whether `value` conforms to a carried profile: walking it finds no error. A profile we do
+/// not carry cannot be judged, so nothing conforms to it.
+fn conforms(value: &Value, url: &str) -> bool {
+    let Value::Object(obj) = value else {
+        return false;
+    };
+    let (name, root) = match (PROFILES.get(url), extensions::EXTENSIONS.get(url)) {
+        (Some(p), _) => (&p.name, &p.root),
+        (None, Some(e)) => (&e.profile.name, &e.profile.root),
+        (None, None) => return false,
+    };
+    let mut walker = Walker::new(name, value);
+    walker.object(root, obj, "");
+    walker.out.iter().all(|i| i.severity != Severity::Error)
+}
+
 fn matches(item: &Value, matchers: &[Matcher]) -> bool {
     matchers.iter().all(|m| match m {
+        Matcher::Conforms(path, urls) => {
+            let values = if path == "$this" {
+                vec![item]
+            } else {
+                values_at(item, path)
+            };
+            values
+                .iter()
+                .any(|v| urls.iter().any(|url| conforms(v, url)))
+        }
         Matcher::At(path, expected) => values_at(item, path)
             .iter()
             .any(|v| expected.iter().any(|e| contains(v, e))),
@@ -188,7 +240,34 @@ fn matches(item: &Value, matchers: &[Matcher]) -> bool {
     })
 }
 
-impl Walker<'_> {
+impl<'p> Walker<'p> {
+    pub(super) fn new(profile: &'p str, resource: &'p Value) -> Self {
+        Walker {
+            profile,
+            resource,
+            out: Vec::new(),
+        }
+    }
+
+    /// The invariants the profile adds to the core ones (the core walk evaluates those), at one
+    /// occurrence of the element.
+    pub(super) fn invariants(&mut self, def: &Node, item: &Value, path: &str) {
+        let own: Vec<&Constraint> = def
+            .constraints
+            .iter()
+            .filter(|c| !core::is_core_key(&c.key))
+            .map(|c| &**c)
+            .collect();
+        if own.is_empty() {
+            return;
+        }
+        for (c, outcome) in invariants::evaluate(&own, item, self.resource, self.resource) {
+            if outcome == Outcome::Fails {
+                self.out.push(invariants::issue(c, path));
+            }
+        }
+    }
+
     fn issue(
         &mut self,
         severity: Severity,
@@ -276,6 +355,7 @@ impl Walker<'_> {
     /// The checks on one occurrence of an element (or of a slice).
     fn item(&mut self, def: &Node, item: &Value, path: &str) {
         let profile = self.profile;
+        self.invariants(def, item, path);
         if let Some(fixed) = &def.fixed {
             if !equal(item, fixed) {
                 self.issue(
@@ -343,6 +423,7 @@ impl Walker<'_> {
         };
         let profile = self.profile;
         let closed = slicing.rules == "closed";
+        let is_extension_slot = def.name == "extension" || def.name == "modifierExtension";
         let item_path = |i: usize| {
             if found.is_array {
                 format!("{expr}[{i}]")
@@ -388,6 +469,23 @@ impl Walker<'_> {
             for (i, item) in found.items.iter().enumerate() {
                 match matchers.iter().position(|m| matches(item, m)) {
                     Some(s) => assigned[s].push(i),
+                    None if closed && is_extension_slot => {
+                        let url = item.get("url").and_then(Value::as_str).unwrap_or("");
+                        let (severity, what) = if extensions::is_known(url) {
+                            (Severity::Error, "the extension")
+                        } else {
+                            (Severity::Warning, "the unknown extension")
+                        };
+                        self.issue(
+                            severity,
+                            "extension",
+                            item_path(i),
+                            format!(
+                                "{}: {what} {url} is not allowed here: the extension slicing of {expr} is closed in {profile}",
+                                item_path(i)
+                            ),
+                        );
+                    }
                     None if closed => {
                         let names: Vec<&str> = def
                             .slices
