@@ -242,6 +242,9 @@ impl<'a> CoreWalk<'a> {
                         }
                     }
                     self.evaluate(&constraints, item, resource, expr);
+                    if dt.name == "Reference" {
+                        self.ref_1(item, expr);
+                    }
                     let Value::Object(obj) = item else { return };
                     let inner = Frame {
                         ty: dt,
@@ -256,6 +259,20 @@ impl<'a> CoreWalk<'a> {
                 // A primitive.
                 None => self.evaluate(&constraints, item, resource, expr),
             },
+        }
+    }
+
+    fn ref_1(&mut self, reference: &Value, expr: &str) {
+        if let Some(id) = invariants::ref_1(reference, self.root) {
+            self.out.push(Issue {
+                severity: Severity::Error,
+                code: "invariant",
+                expression: expr.to_string(),
+                message: format!(
+                    "{expr}: ref-1 failed: SHALL have a contained resource if a local reference \
+                     is provided (no contained resource has id '{id}')"
+                ),
+            });
         }
     }
 

@@ -43,6 +43,12 @@ pub const NOT_EVALUATED: &[(&str, &str)] = &[
          to `descendants()`, and without type information a JSON string is never a canonical",
     ),
     (
+        "ref-1",
+        "checked in Rust (ref_1): it holds on every Reference and binds %rootResource, which \
+         rh-fhirpath copies at every navigation step; and the R4 expression fails a `#` \
+         reference to the container, which the specification allows",
+    ),
+    (
         "txt-1",
         "`htmlChecks()` is not implemented by rh-fhirpath; checked in Rust (narrative)",
     ),
@@ -89,9 +95,16 @@ pub(super) struct Constraint {
     pub human: String,
     /// `None` when the expression does not parse or the key is in [`NOT_EVALUATED`].
     ast: Option<FhirPathExpression>,
-    /// Whether `%resource`/`%rootResource` must be bound (binding it copies the resource into
-    /// every evaluation context, so it is done only when used).
+    /// Whether `%resource` / `%rootResource` must be bound (binding one copies the resource
+    /// into the evaluation context, so it is done only when used).
     uses_resource: bool,
+    uses_root: bool,
+    /// The names the expression mentions, when it only reaches children by name: the focus and
+    /// the bound resources are then cut down to those properties before evaluating, because
+    /// rh-fhirpath copies the focus (and every bound constant) at each navigation step, and the
+    /// focus of a resource's own constraints is the whole resource. `None` when the expression
+    /// walks children it does not name (`children()`, `descendants()`, `$this`, `repeat()`).
+    names: Option<Vec<String>>,
 }
 
 /// Parsed constraints by (key, expression): each expression is parsed once however many
@@ -145,8 +158,9 @@ pub(super) fn constraint(
                 severity,
                 human: human.to_string(),
                 ast: FhirPathParser::new().parse(expression).ok(),
-                uses_resource: expression.contains("%resource")
-                    || expression.contains("%rootResource"),
+                uses_resource: expression.contains("%resource"),
+                uses_root: expression.contains("%rootResource"),
+                names: names(expression),
             })
         })
         .clone()
@@ -189,15 +203,23 @@ pub(super) fn evaluate<'c>(
     if parsed.is_empty() {
         return out;
     }
-    let mut ctx = EvaluationContext::new(focus.clone());
-    if parsed.iter().any(|(c, _)| c.uses_resource) {
-        ctx.add_constant("resource".into(), FhirPathValue::from_json(resource));
-        ctx.add_constant("rootResource".into(), FhirPathValue::from_json(root));
-    }
     EVALUATOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let evaluator = slot.get_or_insert_with(FhirPathEvaluator::new);
         for (c, ast) in parsed {
+            let names = c.names.as_deref();
+            // The root is only read for %resource/%rootResource, which are bound as constants;
+            // leaving it empty spares a copy of the focus at every navigation step.
+            let mut ctx = EvaluationContext::new(Value::Null);
+            ctx.current = pruned(focus, names);
+            if c.uses_resource {
+                let r = pruned(resource, names);
+                ctx.add_constant("resource".into(), FhirPathValue::from_json(&r));
+            }
+            if c.uses_root {
+                let r = pruned(root, names);
+                ctx.add_constant("rootResource".into(), FhirPathValue::from_json(&r));
+            }
             // The crate is young: a panic inside it must not take a write down with it.
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 evaluator.evaluate(ast, &ctx)
@@ -211,6 +233,46 @@ pub(super) fn evaluate<'c>(
         }
     });
     out
+}
+
+/// The identifiers an expression mentions, or `None` when it reaches children without naming
+/// them.
+fn names(expression: &str) -> Option<Vec<String>> {
+    const UNNAMED: &[&str] = &["children", "descendants", "$this", "repeat", "trace"];
+    if UNNAMED.iter().any(|u| expression.contains(u)) {
+        return None;
+    }
+    let mut out: Vec<String> = expression
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_alphabetic()))
+        .map(str::to_string)
+        .collect();
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
+/// A copy of `v` with only the top-level properties `names` can reach (a choice element
+/// `valueQuantity` is reached as `value`); `resourceType` stays for typing.
+fn pruned(v: &Value, names: Option<&[String]>) -> Value {
+    let (Some(names), Value::Object(obj)) = (names, v) else {
+        return v.clone();
+    };
+    let reached = |key: &str| {
+        let key = key.strip_prefix('_').unwrap_or(key);
+        key == "resourceType"
+            || names.iter().any(|n| {
+                key.strip_prefix(n.as_str()).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with(|c: char| c.is_ascii_uppercase())
+                })
+            })
+    };
+    Value::Object(
+        obj.iter()
+            .filter(|(k, _)| reached(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 /// The issue for a failed constraint at `path`.
@@ -276,6 +338,21 @@ pub(super) fn dom_3(resource: &Value) -> Vec<(usize, String)> {
         }
     }
     out
+}
+
+/// ref-1: a local reference (`#id`) names a resource contained in the root resource; `#` alone
+/// refers to the container. Returns the id that is not contained, if any.
+pub(super) fn ref_1<'v>(reference: &'v Value, root: &Value) -> Option<&'v str> {
+    let id = reference.get("reference")?.as_str()?.strip_prefix('#')?;
+    if id.is_empty() {
+        return None;
+    }
+    let contained = root.get("contained").and_then(Value::as_array);
+    let found = contained
+        .into_iter()
+        .flatten()
+        .any(|c| c.get("id").and_then(Value::as_str) == Some(id));
+    (!found).then_some(id)
 }
 
 fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
@@ -380,7 +457,6 @@ mod tests {
         ("per-1", r#"{"start": "2020-01-02", "end": "2020-01-01"}"#),
         ("qty-3", r#"{"value": 1, "code": "kg"}"#),
         ("rat-1", r#"{"numerator": {"value": 1}}"#),
-        ("ref-1", r##"{"reference": "#nope"}"##),
         ("rng-2", r#"{"low": {"value": 2}, "high": {"value": 1}}"#),
         ("sqty-1", r#"{"value": 1, "comparator": "<"}"#),
         ("tim-1", r#"{"duration": 1}"#),
@@ -419,6 +495,28 @@ mod tests {
             }
             assert!(c.ast.is_some(), "{} does not parse", c.key);
         }
+    }
+
+    #[test]
+    fn validate_invariants_focus_is_cut_to_the_names_used() {
+        let used = names("dataAbsentReason.empty() or value.empty()");
+        let focus = json!({"resourceType": "Observation", "valueQuantity": {"value": 1},
+                           "dataAbsentReason": {"text": "x"}, "code": {"text": "c"}});
+        assert_eq!(
+            pruned(&focus, used.as_deref()),
+            json!({"resourceType": "Observation", "valueQuantity": {"value": 1},
+                   "dataAbsentReason": {"text": "x"}})
+        );
+        assert_eq!(names("children().count() > 1"), None);
+    }
+
+    #[test]
+    fn validate_invariants_ref_1_local_references_resolve() {
+        let root = json!({"contained": [{"resourceType": "Patient", "id": "p"}]});
+        assert_eq!(ref_1(&json!({"reference": "#p"}), &root), None);
+        assert_eq!(ref_1(&json!({"reference": "#"}), &root), None);
+        assert_eq!(ref_1(&json!({"reference": "Patient/p"}), &root), None);
+        assert_eq!(ref_1(&json!({"reference": "#q"}), &root), Some("q"));
     }
 
     #[test]

@@ -488,6 +488,45 @@ mod tests {
     }
 
     #[test]
+    fn validate_profile_discriminator_slices_by_conformance() {
+        // Patient.name sliced by profile, closed: a name belongs to the slice when it conforms
+        // to no-basis-HumanName (at most one middlename).
+        let sd = json!({
+            "url": "http://example.org/by-profile", "type": "Patient",
+            "snapshot": {"element": [
+                {"id": "Patient", "min": 0, "max": "*"},
+                {"id": "Patient.name", "min": 0, "max": "*",
+                 "slicing": {"discriminator": [{"type": "profile", "path": "$this"}], "rules": "closed"}},
+                {"id": "Patient.name:norsk", "sliceName": "norsk", "min": 1, "max": "1",
+                 "type": [{"code": "HumanName",
+                           "profile": ["http://hl7.no/fhir/StructureDefinition/no-basis-HumanName"]}]}
+            ]}
+        });
+        let profile = model::parse(&sd).unwrap();
+        let middlename = "http://hl7.no/fhir/StructureDefinition/no-basis-middlename";
+        let mut p = patient();
+        let run = |p: &Value| {
+            let mut walker = walk::Walker::new("by-profile", p);
+            walker.object(&profile.root, p.as_object().unwrap(), "Patient");
+            walker.out
+        };
+        assert_eq!(run(&p), vec![]);
+        p["name"][0]["extension"] = json!([
+            {"url": middlename, "valueString": "A"}, {"url": middlename, "valueString": "B"}
+        ]);
+        let issues = run(&p);
+        let found: Vec<(&str, &str)> = issues
+            .iter()
+            .map(|i| (i.code, i.expression.as_str()))
+            .collect();
+        assert!(
+            found.contains(&("structure", "Patient.name[0]")),
+            "{issues:#?}"
+        );
+        assert!(found.contains(&("required", "Patient.name")), "{issues:#?}");
+    }
+
+    #[test]
     fn validate_required_binding_violated() {
         let composition = json!({
             "resourceType": "Composition",
