@@ -10,6 +10,7 @@ copied unchanged; only what is reached is copied:
 - the StructureDefinitions of the served resource types, of every complex data
   type (and type profile) their snapshots reach, and of the core extensions the
   R4 examples of those types use, plus the types those extensions reach;
+- the vital signs profiles the VKP Observation profiles derive from;
 - the ValueSets of every required binding in those snapshots, the ValueSets they
   import and the CodeSystems they include (only CodeSystems with content
   `complete`: a fragment cannot say what is outside it).
@@ -30,6 +31,9 @@ SERVED = ["Patient", "Observation", "Communication", "MedicationStatement",
 # Every resource starts from these, and Bundle/contained resources are walked through them.
 ROOTS = SERVED + ["DomainResource", "Resource", "Element", "BackboneElement", "Extension"]
 CORE = "http://hl7.org/fhir/StructureDefinition/"
+# The vital signs profiles the VKP Observation profiles derive from (their snapshots are the
+# base of the snapshots generated at load time).
+PROFILE_BASES = ["bodytemp", "heartrate", "bodyweight", "oxygensat"]
 
 
 def load(path):
@@ -104,7 +108,8 @@ def main():
                 if cs.get("resourceType") == "CodeSystem" and cs.get("content") == "complete":
                     seen_cs.add(system)
 
-    files = sorted(os.path.basename(by_url[u]) for u in seen_sd | seen_vs | seen_cs)
+    bases = {CORE + b for b in PROFILE_BASES if CORE + b in by_url}
+    files = sorted(os.path.basename(by_url[u]) for u in seen_sd | seen_vs | seen_cs | bases)
     for name in files:
         shutil.copyfile(os.path.join(pkg, name), os.path.join(out, name))
     for name in files:

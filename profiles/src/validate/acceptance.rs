@@ -89,6 +89,46 @@ fn communication() -> Value {
     })
 }
 
+const BODY_WEIGHT: &str = "http://hl7.no/fhir/StructureDefinition/vkp-Observation-Bodyweight-v090";
+
+/// The VKP body weight example (`vkp-body-weight-create` in the VKP Observation FSH sources).
+fn body_weight() -> Value {
+    json!({
+        "resourceType": "Observation",
+        "meta": {"profile": [BODY_WEIGHT]},
+        "identifier": [{"system": "http://dips.no/fhir/namingsystem/externalId", "value": "testBWexternalId3"}],
+        "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "vital-signs", "display": "Vital Signs"}]}],
+        "code": {"coding": [
+            {"system": "http://loinc.org", "code": "29463-7", "display": "Body weight"},
+            {"system": "http://snomed.info/sct", "code": "27113001", "display": "Body weight (observable entity)"}
+        ]},
+        "subject": {"identifier": {"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": "1000807"}},
+        "effectiveDateTime": "2022-03-17",
+        "performer": [{"identifier": {"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": "889911"}}],
+        "note": [{"text": "Test Body Weight"}],
+        "valueQuantity": {"value": 49000, "unit": "g", "system": "http://unitsofmeasure.org", "code": "g"}
+    })
+}
+
+#[test]
+fn validate_acceptance_generated_vkp_snapshots_validate() {
+    assert_eq!(
+        errors(&validate(&body_weight(), None)),
+        Vec::<&Issue>::new()
+    );
+    for url in [
+        "http://ehelse.no/fhir/StructureDefinition/vkp-Observation-v090",
+        "http://hl7.no/fhir/StructureDefinition/vkp-Observation-Bodytemp-v090",
+        "http://hl7.no/fhir/StructureDefinition/vkp-Observation-Heartrate-v090",
+        "http://hl7.no/fhir/StructureDefinition/vkp-Observation-Oxygensat-v090",
+        BODY_WEIGHT,
+    ] {
+        assert!(super::known_profiles().contains(&url), "{url}");
+    }
+}
+
 /// Applies `edit` to a copy of `base`.
 fn with(base: Value, edit: impl FnOnce(&mut Value)) -> Value {
     let mut v = base;
@@ -179,6 +219,15 @@ fn cases() -> Vec<Case> {
             Error,
             "required",
             "Observation.component",
+        ),
+        case(
+            "slice min in a generated snapshot (VKP body weight without LOINC)",
+            with(body_weight(), |o| {
+                o["code"]["coding"].as_array_mut().unwrap().remove(0);
+            }),
+            Error,
+            "required",
+            "Observation.code.coding",
         ),
         case(
             "closed type slicing",

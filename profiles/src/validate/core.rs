@@ -17,7 +17,7 @@ use super::model::strip_version;
 
 /// The core StructureDefinitions of resources and data types (extensions are in
 /// [`super::extensions`]).
-const SOURCES: &[&str] = &[
+pub(super) const SOURCES: &[&str] = &[
     include_str!("../../data/r4-core/StructureDefinition-Address.json"),
     include_str!("../../data/r4-core/StructureDefinition-Age.json"),
     include_str!("../../data/r4-core/StructureDefinition-Annotation.json"),

@@ -25,6 +25,7 @@ mod instance;
 mod invariants;
 mod model;
 mod narrative;
+mod snapshot;
 mod terminology;
 mod walk;
 

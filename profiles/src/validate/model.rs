@@ -7,8 +7,10 @@ use std::sync::{Arc, LazyLock};
 use serde_json::Value;
 
 use super::invariants::{self, Constraint};
+use super::snapshot;
 
-/// One StructureDefinition we carry: (file contents). Every one must have a snapshot.
+/// The StructureDefinitions we carry (file contents). Those without a snapshot (the VKP
+/// Observation profiles) get one generated from their differential at load time.
 const SOURCES: &[&str] = &[
     include_str!("../../data/no-basis-2.2.0/no-basis-Patient.structuredefinition-profile.json"),
     include_str!(
@@ -27,6 +29,21 @@ const SOURCES: &[&str] = &[
     include_str!("../../data/helsebro-Communication.StructureDefinition.json"),
     include_str!(
         "../../data/vkp-r4-v090/StructureDefinition/vkp-ObservationBloodPressure-v090.structuredefinition-profile.json"
+    ),
+    include_str!(
+        "../../data/vkp-r4-v090/StructureDefinition/vkp-Observation-v090.structuredefinition-profile.json"
+    ),
+    include_str!(
+        "../../data/vkp-r4-v090/StructureDefinition/vkp-ObservationBodytemp-v090.structuredefinition-profile.json"
+    ),
+    include_str!(
+        "../../data/vkp-r4-v090/StructureDefinition/vkp-ObservationBodyweight-v090.structuredefinition-profile.json"
+    ),
+    include_str!(
+        "../../data/vkp-r4-v090/StructureDefinition/vkp-ObservationHeartrate-v090.structuredefinition-profile.json"
+    ),
+    include_str!(
+        "../../data/vkp-r4-v090/StructureDefinition/vkp-ObservationOxygensat-v090.structuredefinition-profile.json"
     ),
 ];
 
@@ -93,13 +110,16 @@ pub(super) struct Profile {
 }
 
 pub(super) static PROFILES: LazyLock<BTreeMap<String, Profile>> = LazyLock::new(|| {
-    SOURCES
+    // A definition that does not load is left out (a test checks that every one loads), so a
+    // bad file cannot take validation down.
+    let sds: Vec<Value> = SOURCES
         .iter()
-        .map(|src| {
-            let sd: Value = serde_json::from_str(src).expect("carried StructureDefinition is JSON");
-            let profile = parse(&sd).expect("carried StructureDefinition has a snapshot");
-            (profile.url.clone(), profile)
-        })
+        .filter_map(|src| serde_json::from_str(src).ok())
+        .collect();
+    let sources = snapshot::Sources::new(&sds);
+    sds.into_iter()
+        .filter_map(|sd| parse(&sources.complete(sd)?))
+        .map(|profile| (profile.url.clone(), profile))
         .collect()
 });
 
