@@ -91,41 +91,72 @@ fn communication() -> Value {
 
 const BODY_WEIGHT: &str = "http://hl7.no/fhir/StructureDefinition/vkp-Observation-Bodyweight-v090";
 
-/// The VKP body weight example (`vkp-body-weight-create` in the VKP Observation FSH sources).
-fn body_weight() -> Value {
+/// A VKP vital sign as the examples in the VKP Observation FSH sources have it
+/// (`vkp-body-weight-create`, `vkp-heartrate-create`, ...).
+fn vkp_vital(profile: &str, loinc: &str, sct: &str, value: Value) -> Value {
     json!({
         "resourceType": "Observation",
-        "meta": {"profile": [BODY_WEIGHT]},
-        "identifier": [{"system": "http://dips.no/fhir/namingsystem/externalId", "value": "testBWexternalId3"}],
+        "meta": {"profile": [profile]},
+        "identifier": [{"system": "http://dips.no/fhir/namingsystem/externalId", "value": "testexternalId3"}],
         "status": "final",
         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                                   "code": "vital-signs", "display": "Vital Signs"}]}],
         "code": {"coding": [
-            {"system": "http://loinc.org", "code": "29463-7", "display": "Body weight"},
-            {"system": "http://snomed.info/sct", "code": "27113001", "display": "Body weight (observable entity)"}
+            {"system": "http://loinc.org", "code": loinc},
+            {"system": "http://snomed.info/sct", "code": sct}
         ]},
         "subject": {"identifier": {"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": "1000807"}},
         "effectiveDateTime": "2022-03-17",
         "performer": [{"identifier": {"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": "889911"}}],
-        "note": [{"text": "Test Body Weight"}],
-        "valueQuantity": {"value": 49000, "unit": "g", "system": "http://unitsofmeasure.org", "code": "g"}
+        "note": [{"text": "Test"}],
+        "valueQuantity": value
     })
+}
+
+fn body_weight() -> Value {
+    let g =
+        json!({"value": 49000, "unit": "g", "system": "http://unitsofmeasure.org", "code": "g"});
+    vkp_vital(BODY_WEIGHT, "29463-7", "27113001", g)
 }
 
 #[test]
 fn validate_acceptance_generated_vkp_snapshots_validate() {
-    assert_eq!(
-        errors(&validate(&body_weight(), None)),
-        Vec::<&Issue>::new()
-    );
-    for url in [
-        "http://ehelse.no/fhir/StructureDefinition/vkp-Observation-v090",
-        "http://hl7.no/fhir/StructureDefinition/vkp-Observation-Bodytemp-v090",
-        "http://hl7.no/fhir/StructureDefinition/vkp-Observation-Heartrate-v090",
-        "http://hl7.no/fhir/StructureDefinition/vkp-Observation-Oxygensat-v090",
-        BODY_WEIGHT,
-    ] {
+    let ucum = |v: f64, code: &str| json!({"value": v, "unit": code, "system": "http://unitsofmeasure.org", "code": code});
+    let examples = [
+        body_weight(),
+        vkp_vital(
+            "http://hl7.no/fhir/StructureDefinition/vkp-Observation-Heartrate-v090",
+            "8867-4",
+            "364075005",
+            ucum(50.0, "/min"),
+        ),
+        vkp_vital(
+            "http://hl7.no/fhir/StructureDefinition/vkp-Observation-Oxygensat-v090",
+            "2708-6",
+            "431314004",
+            ucum(99.0, "%"),
+        ),
+        vkp_vital(
+            "http://hl7.no/fhir/StructureDefinition/vkp-Observation-Bodytemp-v090",
+            "8310-5",
+            "276885007",
+            ucum(37.0, "Cel"),
+        ),
+        vkp_vital(
+            "http://ehelse.no/fhir/StructureDefinition/vkp-Observation-v090",
+            "9279-1",
+            "86290005",
+            ucum(16.0, "/min"),
+        ),
+    ];
+    for example in examples {
+        let url = example["meta"]["profile"][0].as_str().unwrap();
         assert!(super::known_profiles().contains(&url), "{url}");
+        assert_eq!(
+            errors(&validate(&example, None)),
+            Vec::<&Issue>::new(),
+            "{url}"
+        );
     }
 }
 
@@ -283,6 +314,16 @@ fn cases() -> Vec<Case> {
             Error,
             "structure",
             "Patient.address[0]._district.extension[0].valueString",
+        ),
+        case(
+            "extension by URL: nested extension below its minimum (patient-animal without species)",
+            with(patient(), |p| {
+                p["extension"] = json!([{"url": "http://hl7.org/fhir/StructureDefinition/patient-animal",
+                    "extension": [{"url": "breed", "valueCodeableConcept": {"text": "Fjording"}}]}]);
+            }),
+            Error,
+            "required",
+            "Patient.extension[0].extension",
         ),
         case(
             "extension by context: municipality code on the Patient",
@@ -502,5 +543,76 @@ fn validate_acceptance_cost() {
             )))
         });
         println!("{file}: median {all} µs (structure check {structure} µs, core walk {core} µs)");
+    }
+}
+
+/// Every element of a few examples replaced by each kind of JSON value: validation reports,
+/// it never panics.
+#[test]
+fn validate_acceptance_no_panic_on_mangled_resources() {
+    fn paths(v: &Value, prefix: Vec<String>, depth: usize, out: &mut Vec<Vec<String>>) {
+        if depth == 0 {
+            return;
+        }
+        let children: Vec<(String, &Value)> = match v {
+            Value::Object(o) => o.iter().map(|(k, v)| (k.clone(), v)).collect(),
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i.to_string(), v))
+                .collect(),
+            _ => Vec::new(),
+        };
+        for (k, child) in children {
+            let mut p = prefix.clone();
+            p.push(k);
+            out.push(p.clone());
+            paths(child, p, depth - 1, out);
+        }
+    }
+    fn slot<'v>(v: &'v mut Value, path: &[String]) -> Option<&'v mut Value> {
+        path.iter().try_fold(v, |v, k| match v {
+            Value::Object(o) => o.get_mut(k),
+            Value::Array(a) => a.get_mut(k.parse::<usize>().ok()?),
+            _ => None,
+        })
+    }
+    let replacements = [
+        json!(null),
+        json!(1.5),
+        json!("#x"),
+        json!([]),
+        json!({}),
+        json!([{"reference": "#"}]),
+        json!(true),
+    ];
+    let examples = format!("{}/examples", env!("CARGO_MANIFEST_DIR"));
+    for file in [
+        "r4/Patient-example.json",
+        "r4-clinical/Observation-blood-pressure.json",
+        "r4-clinical/Communication-example.json",
+        "r4-clinical/MedicationStatement-example001.json",
+    ] {
+        let text = std::fs::read_to_string(format!("{examples}/{file}")).unwrap();
+        let resource: Value = serde_json::from_str(&text).unwrap();
+        let mut all = Vec::new();
+        paths(&resource, Vec::new(), 4, &mut all);
+        for path in &all {
+            for r in &replacements {
+                let mut mangled = resource.clone();
+                if let Some(s) = slot(&mut mangled, path) {
+                    *s = r.clone();
+                }
+                validate(&mangled, None);
+            }
+        }
+    }
+    for weird in [
+        json!(null),
+        json!([]),
+        json!("Patient"),
+        json!({"resourceType": 1}),
+    ] {
+        validate(&weird, None);
     }
 }
