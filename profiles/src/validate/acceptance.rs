@@ -362,6 +362,16 @@ fn cases() -> Vec<Case> {
             "Observation",
         ),
         case(
+            "invariant obs-3 through a contentReference element",
+            with(observation(), |o| {
+                o["component"] = json!([{"code": {"text": "x"}, "valueString": "y",
+                                         "referenceRange": [{"appliesTo": [{"text": "adults"}]}]}]);
+            }),
+            Error,
+            "invariant",
+            "Observation.component[0].referenceRange[0]",
+        ),
+        case(
             "invariant per-1 (data type, nested)",
             with(patient(), |p| {
                 p["name"][0]["period"] = json!({"start": "2020-01-01", "end": "2019-01-01"});

@@ -207,6 +207,17 @@ impl<'a> CoreWalk<'a> {
             self.binding(vs, item, expr);
         }
         let mut constraints: Vec<&Constraint> = def.constraints.iter().map(|c| &**c).collect();
+        // An element defined by reference (`Observation.component.referenceRange`) has the
+        // constraints of the element it refers to (obs-3).
+        let referenced = def
+            .content_reference
+            .as_ref()
+            .and_then(|r| frame.ty.elements.get(r));
+        for c in referenced.into_iter().flat_map(|r| &r.constraints) {
+            if !constraints.iter().any(|d| d.key == c.key) {
+                constraints.push(c);
+            }
+        }
         match t.code.as_str() {
             "Resource" => {
                 self.evaluate(&constraints, item, resource, expr);

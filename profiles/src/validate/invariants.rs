@@ -27,10 +27,10 @@ use super::{Issue, Severity};
 pub const NOT_EVALUATED: &[(&str, &str)] = &[
     (
         "ele-1",
-        "checked in Rust by the structure check on every element; as FHIRPath it would be \
-         evaluated on every element of every write, and rh-fhirpath's `children()` returns an \
-         unordered collection whose `count()` is fine but whose use in `X.all(...)` indexes it \
-         (\"Invalid indexer operation\")",
+        "checked in Rust by the structure check, on every element of every write, where it is \
+         cheap. rh-fhirpath evaluates it correctly on an element instance; the \"Invalid indexer \
+         operation\" of wrapping it as `Path.all(...)` comes from paths like `Observation.value[x]`, \
+         whose `[x]` parses as an indexer",
     ),
     (
         "ext-1",
@@ -38,9 +38,10 @@ pub const NOT_EVALUATED: &[(&str, &str)] = &[
     ),
     (
         "dom-3",
-        "checked in Rust (dom_3): rh-fhirpath refuses `as(canonical)` on a collection \
-         (\"as(canonical) cannot be applied to a collection\"), which the R4 expression applies \
-         to `descendants()`, and without type information a JSON string is never a canonical",
+        "checked in Rust (dom_3): the R4 expression applies `as(canonical)` to \
+         `%resource.descendants()`, and rh-fhirpath (as FHIRPath 2.0 says) refuses `as()` on a \
+         collection of more than one item (\"as(canonical) cannot be applied to a collection \
+         with 5 items\"); without type information a JSON string is never a canonical anyway",
     ),
     (
         "ref-1",
@@ -82,8 +83,8 @@ pub const NOT_JUDGED: &[(&str, &str)] = &[
     ),
     (
         "tim-9",
-        "`when in ('C' | 'CM' | 'CD' | 'CV')` on the repeating `when` yields no boolean in \
-         rh-fhirpath, so the constraint never fails",
+        "rh-fhirpath answers `when in ('C' | 'CM' | 'CD' | 'CV')` with false when `when` (which \
+         repeats) comes as a one-item collection from JSON, so the constraint never fails",
     ),
 ];
 
@@ -396,6 +397,19 @@ mod tests {
             Outcome::Fails
         );
         assert_eq!(eval(obs_6, json!({"valueString": "x"})), Outcome::Holds);
+    }
+
+    #[test]
+    fn validate_invariants_ele_1_per_instance_and_why_not_wrapped() {
+        let ele_1 = "hasValue() or (children().count() > id.count())";
+        assert_eq!(eval(ele_1, json!({"id": "a"})), Outcome::Fails);
+        assert_eq!(eval(ele_1, json!({"id": "a", "text": "x"})), Outcome::Holds);
+        // Wrapped under a choice element's path, `[x]` is an indexer the crate refuses.
+        let wrapped = format!("value[x].all({ele_1})");
+        assert_eq!(
+            eval(&wrapped, json!({"valueString": "x"})),
+            Outcome::Skipped
+        );
     }
 
     #[test]
