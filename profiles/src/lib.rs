@@ -1,5 +1,6 @@
 //! What a valid resource is: the R4 core structure (from the vendored StructureDefinitions),
-//! Norwegian identifier checks, and JSON/XML conversion through fhirbolt's R4 model.
+//! Norwegian identifier checks, validation against the R4 core invariants and terminology and
+//! the carried profiles (`validate`), and JSON/XML conversion through fhirbolt's R4 model.
 //!
 //! This crate holds the heavy, rarely changing parts (fhirbolt's R4 model, the vendored
 //! definitions) so that the server crate recompiles quickly.

@@ -111,12 +111,12 @@ impl<'a> CoreWalk<'a> {
     fn nested_only(&mut self, obj: &Map<String, Value>, path: &str) {
         for (key, v) in obj {
             for (i, item) in items(v) {
+                // Only objects can be or hold resources.
+                let Value::Object(o) = item else { continue };
                 let expr = indexed(&format!("{path}.{key}"), i);
-                if key == "contained" || key == "resource" {
-                    if item.get("resourceType").is_some() {
-                        self.resource(item, &expr);
-                    }
-                } else if let Value::Object(o) = item {
+                if (key == "contained" || key == "resource") && o.contains_key("resourceType") {
+                    self.resource(item, &expr);
+                } else {
                     self.nested_only(o, &expr);
                 }
             }

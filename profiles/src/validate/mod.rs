@@ -528,6 +528,46 @@ mod tests {
     }
 
     #[test]
+    fn validate_closed_extension_slicing_warns_about_unknown_extensions() {
+        let sd = json!({
+            "url": "http://example.org/closed-extensions", "type": "Patient",
+            "snapshot": {"element": [
+                {"id": "Patient", "min": 0, "max": "*"},
+                {"id": "Patient.extension", "min": 0, "max": "*",
+                 "slicing": {"discriminator": [{"type": "value", "path": "url"}], "rules": "closed"}},
+                {"id": "Patient.extension:birthTime", "sliceName": "birthTime", "min": 0, "max": "1",
+                 "type": [{"code": "Extension",
+                           "profile": ["http://hl7.org/fhir/StructureDefinition/patient-birthTime"]}]}
+            ]}
+        });
+        let profile = model::parse(&sd).unwrap();
+        let mut p = patient();
+        p["extension"] = json!([
+            {"url": "http://example.org/unknown", "valueString": "x"},
+            {"url": "http://hl7.no/fhir/StructureDefinition/no-basis-urban-district",
+             "valueCoding": {"code": "030101"}},
+            {"url": "http://hl7.org/fhir/StructureDefinition/patient-birthTime",
+             "valueDateTime": "2013-03-13T10:00:00+01:00"}
+        ]);
+        let mut walker = walk::Walker::new("closed-extensions", &p);
+        walker.object(&profile.root, p.as_object().unwrap(), "Patient");
+        let found: Vec<(Severity, &str, &str)> = walker
+            .out
+            .iter()
+            .map(|i| (i.severity, i.code, i.expression.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Severity::Warning, "extension", "Patient.extension[0]"),
+                (Severity::Error, "extension", "Patient.extension[1]"),
+            ],
+            "{:#?}",
+            walker.out
+        );
+    }
+
+    #[test]
     fn validate_required_binding_violated() {
         let composition = json!({
             "resourceType": "Composition",
