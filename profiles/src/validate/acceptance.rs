@@ -176,7 +176,7 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    use Severity::{Error, Warning};
+    use Severity::{Error, Information};
     let case = |what, resource, severity, code, expression| Case {
         what,
         resource,
@@ -441,9 +441,9 @@ fn cases() -> Vec<Case> {
             "Communication",
         ),
         case(
-            "invariant dom-6 is a warning",
+            "invariant dom-6, a best practice, is information",
             observation(),
-            Warning,
+            Information,
             "invariant",
             "Observation",
         ),

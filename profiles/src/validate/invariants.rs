@@ -88,6 +88,9 @@ pub const NOT_JUDGED: &[(&str, &str)] = &[
     ),
 ];
 
+const BEST_PRACTICE: &str =
+    "http://hl7.org/fhir/StructureDefinition/elementdefinition-bestpractice";
+
 /// One constraint of an element definition.
 #[derive(Debug)]
 pub(super) struct Constraint {
@@ -128,8 +131,21 @@ pub(super) fn of_element(e: &serde_json::Map<String, Value>) -> Vec<Arc<Constrai
         .flatten()
         .filter_map(|c| {
             let key = c.get("key")?.as_str()?;
+            let best_practice = c
+                .get("extension")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|x| {
+                    x.get("url").and_then(Value::as_str) == Some(BEST_PRACTICE)
+                        && x.get("valueBoolean") == Some(&Value::Bool(true))
+                });
             let severity = match c.get("severity")?.as_str()? {
                 "error" => Severity::Error,
+                // A best-practice recommendation (dom-6: have a narrative) is advice, not a
+                // finding about the resource: information, so that a valid resource without
+                // narrative validates without warnings.
+                "warning" if best_practice => Severity::Information,
                 "warning" => Severity::Warning,
                 _ => return None,
             };

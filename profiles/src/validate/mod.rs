@@ -601,7 +601,7 @@ mod tests {
     fn validate_unknown_profile() {
         let mut p = patient();
         p["meta"]["profile"] = json!(["http://example.org/StructureDefinition/nope", PATIENT]);
-        // dom-6 (no narrative) warns too.
+        // dom-6 (no narrative) is reported too, as information.
         let issues: Vec<Issue> = validate(&p, None)
             .into_iter()
             .filter(|i| i.code != "invariant")
