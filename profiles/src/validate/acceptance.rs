@@ -441,6 +441,32 @@ fn cases() -> Vec<Case> {
             "Communication",
         ),
         case(
+            "invariant of a generated VKP snapshot (vs-2: a value or why not)",
+            with(body_weight(), |o| {
+                o.as_object_mut().unwrap().remove("valueQuantity");
+            }),
+            Error,
+            "invariant",
+            "Observation",
+        ),
+        case(
+            "invariant of a no-basis profile on a backbone element (cmp-2)",
+            json!({
+                "resourceType": "Composition",
+                "meta": {"profile": [COMPOSITION]},
+                "status": "final",
+                "type": {"coding": [{"system": "urn:oid:2.16.578.1.12.4.1.1.9602", "code": "A03-2"}]},
+                "date": "2026-11-01",
+                "author": [{"display": "Dr. Lege"}],
+                "title": "Epikrise",
+                "section": [{"title": "Funn", "entry": [{"reference": "Observation/o1"}],
+                             "emptyReason": {"text": "ingen"}}]
+            }),
+            Error,
+            "invariant",
+            "Composition.section[0]",
+        ),
+        case(
             "invariant dom-6, a best practice, is information",
             observation(),
             Information,
