@@ -391,6 +391,7 @@ mod tests {
         obs["category"][0]["coding"][1]["code"] = json!("laboratory");
         let issues = walk_tiny(elements, &obs);
         assert_eq!(issues.len(), 1, "{issues:#?}");
+        assert_eq!(issues[0].severity, Severity::Error);
         assert_eq!(issues[0].code, "value");
         assert_eq!(issues[0].expression, "Observation.category[0]");
         assert!(
@@ -567,9 +568,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn validate_required_binding_violated() {
-        let composition = json!({
+    pub(super) fn composition() -> Value {
+        json!({
             "resourceType": "Composition",
             "meta": {"profile": [COMPOSITION]},
             "status": "final",
@@ -577,7 +577,12 @@ mod tests {
             "date": "2026-11-01",
             "author": [{"display": "Dr. Lege"}],
             "title": "Epikrise"
-        });
+        })
+    }
+
+    #[test]
+    fn validate_required_binding_violated() {
+        let composition = composition();
         assert_eq!(errors(&validate(&composition, None)), Vec::<&Issue>::new());
         let mut wrong = composition.clone();
         wrong["type"]["coding"][0]["code"] = json!("Z99-9");
