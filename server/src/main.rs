@@ -2,6 +2,7 @@ use std::net::SocketAddr;
 
 use clap::{Parser, Subcommand};
 
+mod cli_conformance;
 mod cli_delivery;
 use helsebro::config::Config;
 use helsebro::store::Store;
@@ -171,6 +172,11 @@ enum Command {
     Delivery {
         #[command(subcommand)]
         command: cli_delivery::DeliveryCommand,
+    },
+    /// Conformance testing: run TestScripts against a FHIR server.
+    Conformance {
+        #[command(subcommand)]
+        command: cli_conformance::ConformanceCommand,
     },
     /// Apply database migrations and exit.
     Migrate {
@@ -357,6 +363,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Import { db, file } => import(&db.url, &file).await?,
         Command::Delivery { command } => cli_delivery::run(command).await?,
+        Command::Conformance { command } => cli_conformance::run(command).await?,
         Command::Validate { file, profile } => validate(&file, profile.as_deref())?,
         Command::Token {
             db,

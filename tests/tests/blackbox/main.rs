@@ -7,6 +7,7 @@ mod browser;
 mod capability;
 mod clinical_examples;
 mod communication;
+mod conformance_engine;
 mod conformance_suites;
 mod delivery;
 mod encryption;
