@@ -684,7 +684,7 @@ async fn malformed_scripts_are_errors_and_folders_skip_other_json() {
         .expect_err("wrong types");
     assert!(matches!(err, EngineError::InvalidScript { .. }), "{err}");
     let fixture = write("fixture.json", json!({"resourceType": "Patient"}));
-    let err = run_paths(&[fixture.clone()], &options)
+    let err = run_paths(&[fixture], &options)
         .await
         .expect_err("not a script");
     assert!(matches!(err, EngineError::NotTestScript { .. }), "{err}");
@@ -695,7 +695,7 @@ async fn malformed_scripts_are_errors_and_folders_skip_other_json() {
         json!({"resourceType": "Patient"}).to_string(),
     )
     .expect("write");
-    let err = run_paths(&[sub.clone()], &options)
+    let err = run_paths(std::slice::from_ref(&sub), &options)
         .await
         .expect_err("no scripts");
     assert!(matches!(err, EngineError::NoScripts(_)), "{err}");
