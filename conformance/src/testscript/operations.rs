@@ -191,6 +191,11 @@ pub fn build(op: &Operation, state: &State) -> Result<Request, String> {
             (state.url(&path), method)
         }
     };
+    let url = if op.encode_request_url.unwrap_or(true) {
+        encode_query(&url)
+    } else {
+        url
+    };
     // A fixture's id is the script's, not the server's: like Touchstone, an update sends
     // the fixture with the id of the URL it is put to (Patient/pat1 put as Patient/example).
     if matches!(op.code(), Some("update" | "updateCreate")) {
@@ -224,8 +229,14 @@ pub fn build(op: &Operation, state: &State) -> Result<Request, String> {
     let (body, content_type) = match (&body, op.code(), op.url.is_none()) {
         (None, Some("search"), true) if method == "POST" => {
             let params = substitute(state, op.params.as_deref().unwrap_or(""))?;
+            let params = params.trim_start_matches('?');
+            let params = if op.encode_request_url.unwrap_or(true) {
+                encode_query_text(params)
+            } else {
+                params.to_string()
+            };
             (
-                Some(params.trim_start_matches('?').to_string()),
+                Some(params),
                 "application/x-www-form-urlencoded".to_string(),
             )
         }
@@ -251,9 +262,56 @@ pub fn build(op: &Operation, state: &State) -> Result<Request, String> {
     })
 }
 
+/// The URL with its query percent-encoded where a server would misread it: `+` (a space
+/// in query strings), spaces, `#`, quotes and angle brackets, and a `%` that starts no
+/// escape. Separators (`&`, `=`, `|`, `,`, `:`, `$`) and existing escapes stay as written.
+fn encode_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((path, query)) => format!("{path}?{}", encode_query_text(query)),
+        None => url.to_string(),
+    }
+}
+
+fn encode_query_text(query: &str) -> String {
+    let bytes = query.as_bytes();
+    let mut out = String::with_capacity(query.len());
+    for (i, c) in query.char_indices() {
+        let is_escape = c == '%'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+        match c {
+            '%' if is_escape => out.push('%'),
+            '+' | ' ' | '#' | '"' | '<' | '>' | '%' | '`' | '{' | '}' | '^' | '\\' => {
+                out.push_str(&format!("%{:02X}", c as u32));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// `…/Patient/example?x=1` → `example`.
 fn last_segment(url: &str) -> Option<String> {
     let path = url.split(['?', '#']).next()?.trim_end_matches('/');
     let (_, last) = path.rsplit_once('/')?;
     (!last.is_empty()).then(|| last.to_string())
+}
+
+#[cfg(test)]
+mod encoding_tests {
+    use super::encode_query;
+
+    #[test]
+    fn the_query_is_encoded_where_a_server_would_misread_it() {
+        assert_eq!(
+            encode_query("http://h/fhir/Observation?date=ge2026-01-01T00:00:00+01:00&code=a|b c"),
+            "http://h/fhir/Observation?date=ge2026-01-01T00:00:00%2B01:00&code=a|b%20c"
+        );
+        // Existing escapes stay; a lone % is escaped; the path is left alone.
+        assert_eq!(
+            encode_query("http://h/a+b?x=%2B1&y=100%"),
+            "http://h/a+b?x=%2B1&y=100%25"
+        );
+        assert_eq!(encode_query("http://h/Patient/1"), "http://h/Patient/1");
+    }
 }

@@ -97,6 +97,9 @@ pub struct Operation {
     pub description: Option<String>,
     pub accept: Option<String>,
     pub content_type: Option<String>,
+    /// Whether the engine percent-encodes the query (R4 1..1; absent means yes, as in
+    /// Touchstone), so a `+` in `ge2026-01-01T00:00:00+01:00` is not read as a space.
+    pub encode_request_url: Option<bool>,
     pub method: Option<String>,
     pub params: Option<String>,
     pub request_header: Vec<Header>,
