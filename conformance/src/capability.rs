@@ -1,6 +1,6 @@
 use serde_json::{json, Value};
 
-use crate::registry::{ResourceDef, COMMON_PARAMS, SERVED};
+use crate::registry::{ResourceDef, COMMON_PARAMS, SERVED, SYSTEM_INTERACTIONS};
 
 pub struct ServerInfo<'a> {
     pub base_url: &'a str,
@@ -9,7 +9,15 @@ pub struct ServerInfo<'a> {
     pub date: &'a str,
     /// The built-in authorization server's endpoint URL prefix, e.g. `https://host/auth/`.
     pub auth_base: &'a str,
+    /// The profiles writes of a type are validated against at the Norwegian level (the
+    /// server decides, from the profiles it carries): each type's `supportedProfile`.
+    pub supported_profiles: &'a dyn Fn(&str) -> Vec<&'static str>,
 }
+
+/// The R4 base server capability this statement builds on.
+const BASE_SERVER: &str = "http://hl7.org/fhir/CapabilityStatement/base";
+/// HL7 Norway's base profiles (package `hl7.fhir.no.basis`, canonical base `http://hl7.no/fhir/`).
+const NO_BASIS_IG: &str = "http://hl7.no/fhir/ImplementationGuide/hl7.fhir.no.basis";
 
 /// The CapabilityStatement for `/metadata`, written from the registry.
 pub fn capability_statement(info: &ServerInfo) -> Value {
@@ -26,26 +34,34 @@ pub fn capability_statement(info: &ServerInfo) -> Value {
         "publisher": "Helsebro",
         "description": "FHIR R4 facade over a Norwegian remote-care platform's records, mapped to the no-basis profiles.",
         "kind": "instance",
+        "instantiates": [BASE_SERVER],
         "software": {"name": "Helsebro", "version": info.version},
         "implementation": {"description": "Helsebro", "url": info.base_url},
         "fhirVersion": "4.0.1",
+        // `_format` and `Accept` take the short forms and the media types alike.
         "format": ["json", "xml", "application/fhir+json", "application/fhir+xml"],
+        "implementationGuide": [NO_BASIS_IG],
         "rest": [{
             "mode": "server",
             "security": security(info.auth_base),
             "resource": SERVED
                 .iter()
-                .map(resource_entry)
+                .map(|def| resource_entry(def, (info.supported_profiles)(def.type_name)))
                 .map(with_operations)
                 .chain(std::iter::once(audit_event_entry()))
                 .collect::<Vec<_>>(),
-            "interaction": [{"code": "history-system"}]
+            "interaction": SYSTEM_INTERACTIONS
+                .iter()
+                .map(|code| json!({"code": code}))
+                .collect::<Vec<_>>()
         }]
     })
 }
 
 /// SMART on FHIR: every request needs a bearer token; the OAuth endpoints are named in the
-/// `oauth-uris` extension as the SMART App Launch guide asks.
+/// `oauth-uris` extension as the SMART App Launch guide asks (clients such as Python's
+/// `fhirclient` read them there). There is no dynamic registration endpoint: clients are
+/// registered by the operator (`helsebro client add`), so `register` is not listed.
 fn security(auth_base: &str) -> Value {
     json!({
         "cors": true,
@@ -73,7 +89,7 @@ fn security(auth_base: &str) -> Value {
 fn with_operations(mut entry: Value) -> Value {
     let mut operations = vec![
         json!({"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate",
-        "documentation": "POST: checks a resource against R4 and the profile given (or those in meta.profile) that this server carries; stores nothing."}),
+        "documentation": "POST: checks a resource against R4 and the profile given, else as the tenant's writes are checked (R4 and meta.profile, or the Norwegian profile of the type); mode create, update or delete (with id); stores nothing."}),
     ];
     if entry["type"] == "Patient" {
         operations.push(json!({"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything",
@@ -105,7 +121,9 @@ fn audit_event_entry() -> Value {
     })
 }
 
-fn resource_entry(def: &ResourceDef) -> Value {
+/// A served type: its interactions and search parameters from the registry, and the
+/// profiles its writes are validated against.
+fn resource_entry(def: &ResourceDef, supported_profiles: Vec<&'static str>) -> Value {
     let mut entry = json!({
         "type": def.type_name,
         "profile": format!("http://hl7.org/fhir/StructureDefinition/{}", def.type_name),
@@ -124,8 +142,8 @@ fn resource_entry(def: &ResourceDef) -> Value {
             "documentation": p.documentation
         })).collect::<Vec<_>>()
     });
-    if let Some(profile) = def.supported_profile {
-        entry["supportedProfile"] = json!([profile]);
+    if !supported_profiles.is_empty() {
+        entry["supportedProfile"] = json!(supported_profiles);
     }
     entry
 }

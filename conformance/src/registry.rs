@@ -33,8 +33,6 @@ impl Interaction {
 #[derive(Debug, Clone, Copy)]
 pub struct ResourceDef {
     pub type_name: &'static str,
-    /// The profile resources of this type are mapped to (supportedProfile).
-    pub supported_profile: Option<&'static str>,
     pub search_params: &'static [SearchParamDef],
     pub interactions: &'static [Interaction],
 }
@@ -70,40 +68,37 @@ const ALL_INTERACTIONS: &[Interaction] = &[
     Interaction::SearchType,
 ];
 
+/// Whole-system interactions served (`GET [base]/_history`).
+pub const SYSTEM_INTERACTIONS: &[&str] = &["history-system"];
+
 pub const SERVED: &[ResourceDef] = &[
     ResourceDef {
         type_name: "Patient",
-        supported_profile: Some(patient::PROFILE),
         search_params: patient::SEARCH_PARAMS,
         interactions: ALL_INTERACTIONS,
     },
     ResourceDef {
         type_name: "Observation",
-        supported_profile: Some(observation::PROFILE_VITAL),
         search_params: observation::SEARCH_PARAMS,
         interactions: ALL_INTERACTIONS,
     },
     ResourceDef {
         type_name: "Communication",
-        supported_profile: Some(communication::PROFILE),
         search_params: communication::SEARCH_PARAMS,
         interactions: ALL_INTERACTIONS,
     },
     ResourceDef {
         type_name: "MedicationStatement",
-        supported_profile: Some(medication_statement::PROFILE),
         search_params: medication_statement::SEARCH_PARAMS,
         interactions: ALL_INTERACTIONS,
     },
     ResourceDef {
         type_name: "Practitioner",
-        supported_profile: Some(practitioner::PROFILE),
         search_params: practitioner::SEARCH_PARAMS,
         interactions: ALL_INTERACTIONS,
     },
     ResourceDef {
         type_name: "Organization",
-        supported_profile: Some(organization::PROFILE),
         search_params: organization::SEARCH_PARAMS,
         interactions: ALL_INTERACTIONS,
     },

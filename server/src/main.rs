@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 mod cli_conformance;
 mod cli_delivery;
+mod cli_tenant;
 use helsebro::config::Config;
 use helsebro::store::Store;
 
@@ -167,6 +168,11 @@ enum Command {
         /// The canonical URL of the profile to validate against.
         #[arg(long)]
         profile: Option<String>,
+    },
+    /// A tenant's settings.
+    Tenant {
+        #[command(subcommand)]
+        command: cli_tenant::TenantCommand,
     },
     /// Document delivery to the municipalities' EHRs.
     Delivery {
@@ -364,6 +370,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Import { db, file } => import(&db.url, &file).await?,
         Command::Delivery { command } => cli_delivery::run(command).await?,
         Command::Conformance { command } => cli_conformance::run(command).await?,
+        Command::Tenant { command } => cli_tenant::run(command).await?,
         Command::Validate { file, profile } => validate(&file, profile.as_deref())?,
         Command::Token {
             db,

@@ -19,3 +19,33 @@ impl Tenant {
         }
     }
 }
+
+/// What a tenant's writes must conform to. Each tenant chooses, because a municipality
+/// whose EHR only accepts Norwegian-profiled data wants refusals at the door, while a
+/// platform migrating older data may only be able to promise R4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ValidationLevel {
+    /// R4 core, plus the profiles a resource claims in `meta.profile` that we carry.
+    #[default]
+    Core,
+    /// The Norwegian profile of the resource's type (no-basis, VKP, ours for Communication).
+    Norwegian,
+}
+
+impl ValidationLevel {
+    /// The value stored in `tenants.write_validation` and given on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValidationLevel::Core => "core",
+            ValidationLevel::Norwegian => "norwegian",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "core" => Some(ValidationLevel::Core),
+            "norwegian" => Some(ValidationLevel::Norwegian),
+            _ => None,
+        }
+    }
+}

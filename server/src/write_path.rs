@@ -9,6 +9,7 @@ use std::collections::HashSet;
 use helsebro_mappings::references::{literal_references, FoundReference};
 use helsebro_mappings::{MappingError, MappingIssue};
 use helsebro_profiles::structure::{self, Severity, StructureIssue};
+use helsebro_profiles::validate::{Issue, Severity as IssueSeverity};
 use serde_json::{json, Map, Value};
 
 use crate::served::ServedType;
@@ -17,7 +18,9 @@ use crate::store::resources::StoredVersion;
 use crate::store::sql::Sql;
 use crate::store::write::NewVersion;
 use crate::store::{now_micros, Store, StoreError, WriteTx};
-use crate::tenant::Tenant;
+use crate::tenant::{Tenant, ValidationLevel};
+
+pub mod profile_check;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -25,12 +28,25 @@ pub enum WriteError {
     Structure(Vec<StructureIssue>),
     #[error("the resource breaks a platform or profile rule: {0}")]
     Unprocessable(#[from] MappingError),
+    /// The tenant's validation level refused it: every issue found (warnings too), with
+    /// the platform's own rules' findings when they fail as well.
+    #[error("the resource does not conform to the profile the tenant requires: {}", first_error(.0))]
+    Invalid(Vec<Issue>),
     #[error("version {expected} was expected but the current version is {current}")]
     VersionMismatch { expected: i64, current: String },
     #[error("the conditional create matched {0} resources")]
     AmbiguousCondition(usize),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// The first error of a refusal, for logs and messages that name one reason.
+fn first_error(issues: &[Issue]) -> String {
+    issues
+        .iter()
+        .find(|i| i.severity == IssueSeverity::Error)
+        .map(|i| format!("{}: {}", i.expression, i.message))
+        .unwrap_or_default()
 }
 
 /// A version the write path produced (or, for a matched conditional create, found).
@@ -78,7 +94,7 @@ impl WritePath<'_> {
         resource: Value,
         condition: Option<Condition>,
     ) -> Result<Written, WriteError> {
-        let record = self.check(served, &resource)?;
+        let record = self.check_at(served, &resource, self.incoming_level().await?)?;
         let mut tx = self.store.begin_write().await?;
         if let Some(cond) = condition {
             tx.lock_key(&cond.key).await?;
@@ -155,7 +171,7 @@ impl WritePath<'_> {
         resource: Value,
         if_match: Option<i64>,
     ) -> Result<Written, WriteError> {
-        let record = self.check(served, &resource)?;
+        let record = self.check_at(served, &resource, self.incoming_level().await?)?;
         let mut tx = self.store.begin_write().await?;
         let current = tx.current(&self.tenant.id, served.name(), id).await?;
         if let Some(expected) = if_match {
@@ -217,10 +233,36 @@ impl WritePath<'_> {
     }
 
     /// Checks a resource against R4 and its mapping, giving the platform record it maps to.
+    /// For records the platform itself exports (import), which the tenant's validation
+    /// level does not judge: a client's writes go through [`Self::check_at`].
     pub fn check(
         &self,
         served: ServedType,
         resource: &Value,
+    ) -> Result<crate::served::Record, WriteError> {
+        self.check_at(served, resource, None)
+    }
+
+    /// The level a write is validated at: the tenant's, read at every write so that a
+    /// change by `helsebro tenant validation` applies at once in every server process, for
+    /// a resource a client sent (a write with an access-log row). Resources built from the
+    /// platform's own records (import, demo data: no access-log row) are not judged by it.
+    async fn incoming_level(&self) -> Result<Option<ValidationLevel>, WriteError> {
+        match self.audit {
+            Some(_) => Ok(Some(self.store.write_validation(&self.tenant.id).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Checks a resource against R4 (400 when it is not R4), then against its mapping, then
+    /// against `level`'s profile (both 422), giving the platform record it maps to. The
+    /// platform's rules go first: where both find the same fault, theirs names the element
+    /// and the rule in the platform's words.
+    pub fn check_at(
+        &self,
+        served: ServedType,
+        resource: &Value,
+        level: Option<ValidationLevel>,
     ) -> Result<crate::served::Record, WriteError> {
         let errors: Vec<_> = structure::check_resource(resource)
             .into_iter()
@@ -229,7 +271,11 @@ impl WritePath<'_> {
         if !errors.is_empty() {
             return Err(WriteError::Structure(errors));
         }
-        Ok(served.to_record(resource, self.tenant)?)
+        let record = served.to_record(resource, self.tenant)?;
+        if let Some(level) = level {
+            profile_check::check(level, resource).map_err(WriteError::Invalid)?;
+        }
+        Ok(record)
     }
 
     async fn write_one(&self, tx: &mut WriteTx, change: Change) -> Result<Written, WriteError> {

@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use helsebro_profiles::structure::{IssueKind, StructureIssue};
+use helsebro_profiles::validate::{Issue, Severity};
 use serde_json::{json, Value};
 
 use crate::auth::tokens::TokenError;
@@ -31,6 +32,9 @@ pub enum ApiError {
     Structure(Vec<StructureIssue>),
     #[error("{0}")]
     Unprocessable(#[from] helsebro_mappings::MappingError),
+    /// Validation against the tenant's level found errors: `422` listing every issue.
+    #[error("the resource does not conform to the profile the tenant requires")]
+    Invalid(Vec<Issue>),
     #[error("{0} is not a resource type this server serves")]
     UnknownType(String),
     #[error("{0} is not known")]
@@ -80,7 +84,7 @@ impl ApiError {
             ApiError::BadRequest { .. } | ApiError::Coded { .. } | ApiError::Structure(_) => {
                 StatusCode::BAD_REQUEST
             }
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable(_) | ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::UnknownType(_) | ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
@@ -132,6 +136,7 @@ impl ApiError {
                 .iter()
                 .map(|i| issue("business-rule", &i.message, Some(&i.expression)))
                 .collect(),
+            ApiError::Invalid(list) => list.iter().map(validation_issue).collect(),
             ApiError::UnknownType(_) => vec![issue("not-supported", &self.to_string(), None)],
             ApiError::NotFound(_) => vec![issue("not-found", &self.to_string(), None)],
             ApiError::Gone(_) => vec![issue("deleted", &self.to_string(), None)],
@@ -164,6 +169,21 @@ fn issue(code: &str, message: &str, expression: Option<&str>) -> Value {
         v["expression"] = json!([e]);
     }
     v
+}
+
+/// A validation issue as an OperationOutcome issue, with its own severity: the 422 of a
+/// refused write and `$validate`'s answer list issues alike.
+pub fn validation_issue(i: &Issue) -> Value {
+    json!({
+        "severity": match i.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Information => "information",
+        },
+        "code": i.code,
+        "diagnostics": i.message,
+        "expression": [i.expression],
+    })
 }
 
 impl From<StoreError> for ApiError {
@@ -203,6 +223,7 @@ impl From<WriteError> for ApiError {
         match e {
             WriteError::Structure(issues) => ApiError::Structure(issues),
             WriteError::Unprocessable(m) => ApiError::Unprocessable(m),
+            WriteError::Invalid(issues) => ApiError::Invalid(issues),
             WriteError::VersionMismatch { expected, current } => {
                 ApiError::PreconditionFailed(format!(
                     "If-Match expected version {expected}, but the current version is {current}"

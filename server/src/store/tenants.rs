@@ -1,7 +1,7 @@
 use sqlx::Row;
 
 use super::{now_micros, Store, StoreError};
-use crate::tenant::Tenant;
+use crate::tenant::{Tenant, ValidationLevel};
 
 /// The tenant requests act for until authorization assigns tenants from tokens.
 pub const DEFAULT_TENANT_ID: &str = "default";
@@ -72,5 +72,34 @@ impl Store {
             municipality_number: r.get(3),
             is_test: super::flag(&r, 4),
         }))
+    }
+
+    /// The level the tenant's writes are validated at. An unknown tenant (a request
+    /// without a valid token never writes) and an unreadable value fall back to `core`.
+    pub async fn write_validation(&self, tenant_id: &str) -> Result<ValidationLevel, StoreError> {
+        let value: Option<String> =
+            sqlx::query_scalar("SELECT write_validation FROM tenants WHERE id = $1")
+                .bind(tenant_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(value
+            .as_deref()
+            .and_then(ValidationLevel::parse)
+            .unwrap_or_default())
+    }
+
+    /// Sets the level the tenant's writes are validated at; `false` when there is no such
+    /// tenant. It applies from the next write on: the level is read at every write.
+    pub async fn set_write_validation(
+        &self,
+        tenant_id: &str,
+        level: ValidationLevel,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE tenants SET write_validation = $1 WHERE id = $2")
+            .bind(level.as_str())
+            .bind(tenant_id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 }

@@ -265,6 +265,146 @@ async fn strict_handling_refuses_an_unlisted_parameter(s: TestServer) {
     assert_eq!(json_with_status(lenient, 200).await["type"], "searchset");
 }
 
+/// A value a search parameter of any served type accepts.
+fn plausible_value(name: &str, kind: &str) -> &'static str {
+    match (name, kind) {
+        ("active", _) => "true",
+        ("gender", _) => "female",
+        ("status", _) => "final",
+        ("action", _) => "R",
+        ("identifier", _) => "http://example.org/fhir/local-patient-id|42",
+        ("code" | "component-code" | "combo-code" | "category", _) => "http://loinc.org|8867-4",
+        ("agent" | "performer" | "sender" | "recipient" | "source", _) => "Practitioner/x",
+        ("medication", _) => "Medication/x",
+        (_, "composite") => "http://loinc.org|8867-4$gt50",
+        (_, "quantity") => "gt50",
+        (_, "reference") => "Patient/x",
+        (_, kind) => sample_value("", kind),
+    }
+}
+
+async fn metadata_is_a_valid_capability_statement(s: TestServer) {
+    use helsebro_profiles::validate::{known_profiles, validate, Severity};
+    let cs = metadata(&s).await;
+    let issues = validate(&cs, None);
+    let errors: Vec<_> = issues
+        .iter()
+        .filter(|i| i.severity == Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    assert!(strings(&cs["instantiates"])
+        .iter()
+        .any(|u| u == "http://hl7.org/fhir/CapabilityStatement/base"));
+    assert!(
+        strings(&cs["implementationGuide"])
+            .iter()
+            .any(|u| u.starts_with("http://hl7.no/fhir/ImplementationGuide/")),
+        "{cs}"
+    );
+    let security = &cs["rest"][0]["security"];
+    assert_eq!(security["cors"], true, "{security}");
+    assert_eq!(
+        security["service"][0]["coding"][0]["code"], "SMART-on-FHIR",
+        "{security}"
+    );
+    let oauth = security["extension"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| {
+            e["url"] == "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
+        })
+        .unwrap_or_else(|| panic!("no oauth-uris: {security}"));
+    let endpoints: BTreeSet<&str> = oauth["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            assert!(
+                e["valueUri"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("http")),
+                "{e}"
+            );
+            e["url"].as_str().unwrap()
+        })
+        .collect();
+    for wanted in ["authorize", "token", "introspect", "revoke"] {
+        assert!(endpoints.contains(wanted), "{endpoints:?}");
+    }
+    // Each listed endpoint is served: a POST without a client is refused, not unknown.
+    for (name, uri) in oauth["extension"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["url"].as_str().unwrap(), e["valueUri"].as_str().unwrap()))
+    {
+        let r = s
+            .anonymous
+            .post(uri)
+            .form(&[("x", "y")])
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(r.status(), 404, "{name} at {uri}");
+    }
+
+    let known = known_profiles();
+    for entry in resources(&cs) {
+        for profile in strings(&entry["supportedProfile"]) {
+            assert!(
+                known.contains(&profile.as_str()),
+                "{profile} is not carried"
+            );
+        }
+        // PATCH is not served, so no patch format may be claimed.
+        assert!(!codes(&entry["interaction"]).contains(&"patch".to_string()));
+    }
+    assert!(cs["patchFormat"].is_null(), "{cs}");
+    for (t, profile) in [
+        ("Patient", NO_BASIS_PATIENT),
+        (
+            "MedicationStatement",
+            "http://hl7.no/fhir/StructureDefinition/no-basis-MedicationStatement",
+        ),
+        (
+            "Communication",
+            "http://helsebro.no/fhir/StructureDefinition/helsebro-Communication",
+        ),
+    ] {
+        let entry = resources(&cs).into_iter().find(|r| r["type"] == t).unwrap();
+        assert!(
+            strings(&entry["supportedProfile"])
+                .iter()
+                .any(|p| p == profile),
+            "{entry}"
+        );
+    }
+}
+
+async fn every_listed_search_parameter_of_every_type_is_accepted(s: TestServer) {
+    for entry in resources(&metadata(&s).await) {
+        let t = entry["type"].as_str().unwrap().to_string();
+        let params = entry["searchParam"].as_array().cloned().unwrap_or_default();
+        assert!(!params.is_empty(), "{t} lists no search parameter");
+        for p in params {
+            let name = p["name"].as_str().expect("searchParam.name");
+            let kind = p["type"].as_str().expect("searchParam.type");
+            let value = plausible_value(name, kind);
+            let r = s
+                .request(Method::GET, &t)
+                .header("Prefer", "handling=strict")
+                .query(&[(name, value)])
+                .send()
+                .await
+                .expect("request");
+            let bundle = json_with_status(r, 200).await;
+            assert_eq!(bundle["type"], "searchset", "{t}?{name}={value}: {bundle}");
+        }
+    }
+}
+
 async fn metadata_comes_in_xml(s: TestServer) {
     let by_accept = send(
         &s,
@@ -292,4 +432,6 @@ on_both_backends!(
     every_listed_search_parameter_is_accepted_strictly,
     strict_handling_refuses_an_unlisted_parameter,
     metadata_comes_in_xml,
+    metadata_is_a_valid_capability_statement,
+    every_listed_search_parameter_of_every_type_is_accepted,
 );

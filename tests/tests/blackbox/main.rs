@@ -32,3 +32,4 @@ mod spec_testscripts;
 mod tls;
 mod upstream_sign_in;
 mod validate;
+mod write_validation;

@@ -12,6 +12,7 @@ pub async fn handle(mut ctx: Ctx) -> Rendered {
             version: env!("CARGO_PKG_VERSION"),
             date: &ctx.state.started,
             auth_base: &auth_base,
+            supported_profiles: &crate::write_path::profile_check::norwegian_profiles,
         });
         FhirResponse::new(StatusCode::OK, Some(cs.to_string()))
     });
