@@ -277,6 +277,7 @@ pub fn router(state: AppState) -> Router {
             get(read::handle).put(update::handle).delete(delete::handle),
         )
         .route("/{type}/{id}/_history", get(history::instance))
+        .route("/{type}/{id}/$validate", post(validate::instance))
         .route("/{type}/{id}/_history/{vid}", get(vread::handle))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -56,9 +56,9 @@ fn examples(resource_type: &str, count: usize) -> Vec<(String, Value)> {
 /// The smallest resource of `resource_type` the server accepts, with `id`.
 fn placeholder(resource_type: &str, id: &str) -> Value {
     match resource_type {
-        "Patient" | "Practitioner" | "Organization" => {
-            json!({"resourceType": resource_type, "id": id})
-        }
+        "Patient" | "Practitioner" => json!({"resourceType": resource_type, "id": id}),
+        // org-1: an Organization has a name or an identifier.
+        "Organization" => json!({"resourceType": "Organization", "id": id, "name": "placeholder"}),
         "Observation" => json!({
             "resourceType": "Observation",
             "id": id,

@@ -12,7 +12,6 @@ use crate::observation::{
 use crate::r4_examples::without;
 use crate::rest::{create_patient, with};
 
-const PROFILE: &str = "http://hl7.no/fhir/StructureDefinition/no-basis-MedicationStatement";
 const FEST: &str = "http://ehelse.no/fhir/CodeSystem/FEST";
 const ATC: &str = "http://www.whocc.no/atc";
 /// The Volven OID FEST writes ATC codes with.
@@ -30,10 +29,10 @@ fn category(code: &str) -> Value {
 }
 
 /// Ramipril 5 mg every morning for hypertension, coded with FEST and ATC, told by `source`.
+/// It claims no profile: no-basis-MedicationStatement requires `medicationReference`.
 fn ramipril(patient: &str, source: &str) -> Value {
     json!({
         "resourceType": "MedicationStatement",
-        "meta": {"profile": [PROFILE]},
         "status": "active",
         "category": category("community"),
         "medicationCodeableConcept": {

@@ -306,6 +306,15 @@ async fn validate_answers_what_a_write_would(s: TestServer) {
             json_with_status(r, 200).await
         }
     };
+    // mode=delete needs no body: it nominates a stored resource.
+    let nominate = |client: &Client, path: &str| {
+        let url = s.url(path);
+        let client = client.clone();
+        async move {
+            let r = client.post(url).send().await.expect("request");
+            json_with_status(r, 200).await
+        }
+    };
 
     // Without a profile, the tenant's level: Norwegian here, core for the other tenant.
     let here = validate(c, "?mode=create", hnr_patient("Lokal")).await;
@@ -342,7 +351,7 @@ async fn validate_answers_what_a_write_would(s: TestServer) {
     assert!(error_paths(&fine).is_empty(), "{fine}");
     // The same as Parameters.
     let parameters = json!({"resourceType": "Parameters", "parameter": [
-        {"name": "resource", "resource": with_id},
+        {"name": "resource", "resource": with_id.clone()},
         {"name": "mode", "valueCode": "update"},
         {"name": "id", "valueString": "p2"}
     ]});
@@ -352,23 +361,27 @@ async fn validate_answers_what_a_write_would(s: TestServer) {
     // delete: the nominated resource must exist in this tenant.
     let stored = s.create(&plain_patient("Finnes")).await;
     let id = stored["id"].as_str().unwrap();
-    let r = c
-        .post(s.url(&format!("Patient/$validate?mode=delete&id={id}")))
-        .send()
-        .await
-        .unwrap();
-    let ok = json_with_status(r, 200).await;
+    let ok = nominate(c, &format!("Patient/$validate?mode=delete&id={id}")).await;
     assert!(error_paths(&ok).is_empty(), "{ok}");
     assert_eq!(ok["issue"][0]["severity"], "information", "{ok}");
     for (client, id) in [(c, "no-such-patient"), (&other, id)] {
-        let r = client
-            .post(s.url(&format!("Patient/$validate?mode=delete&id={id}")))
-            .send()
-            .await
-            .unwrap();
-        let missing = json_with_status(r, 200).await;
+        let missing = nominate(client, &format!("Patient/$validate?mode=delete&id={id}")).await;
         assert_eq!(missing["issue"][0]["code"], "not-found", "{missing}");
     }
+    // The instance-level form nominates the resource in the URL.
+    let ok = nominate(c, &format!("Patient/{id}/$validate?mode=delete")).await;
+    assert!(error_paths(&ok).is_empty(), "{ok}");
+    let missing = nominate(c, "Patient/no-such-patient/$validate?mode=delete").await;
+    assert_eq!(missing["issue"][0]["code"], "not-found", "{missing}");
+    let r = c
+        .post(s.url("Patient/p2/$validate?mode=update"))
+        .header("Content-Type", "application/fhir+json")
+        .body(with_id.to_string())
+        .send()
+        .await
+        .unwrap();
+    let mismatch = json_with_status(r, 200).await;
+    assert_eq!(error_paths(&mismatch), vec!["Patient.id"], "{mismatch}");
     // An unknown mode, and a delete without a nominated resource, cannot be validated.
     let r = c
         .post(s.url("Patient/$validate?mode=upsert"))
