@@ -3,8 +3,9 @@
 //! severity, code and path.
 //!
 //! The no-basis 2.2.0 package we were given (`shared/fhir/no-basis-2.2.0`, vendored in
-//! `data/no-basis-2.2.0`) holds definitions only: its example instances were not part of it, so
-//! `examples/no-basis/` does not exist yet and the no-basis profiles are exercised by the
+//! `data/no-basis-2.2.0`) holds definitions only; its example instances are vendored, unchanged
+//! XML, from the IG's source repository in `examples/no-basis/` (see its README) and each is
+//! converted to JSON and validated here. The no-basis profiles are also exercised by the
 //! hand-made resources here and in `mod.rs`.
 
 use serde_json::{json, Value};
@@ -59,6 +60,82 @@ fn validate_acceptance_every_r4_example_of_our_types_has_no_error() {
         }
     }
     assert!(checked >= 120, "only {checked} examples found");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The no-basis examples (`examples/no-basis/`, the XML of the IG's `Examples/` folder) that are
+/// invalid by R4: the file, the one error it must give (the converter's, or `code path: message`
+/// of the validator's) and why. Every other example must convert and validate without an error.
+const INVALID_NO_BASIS_EXAMPLES: &[(&str, &str, &str)] = &[
+    (
+        "Vital-signs-weight.xml",
+        XSI_REJECTED,
+        "the root declares xmlns:xsi and xsi:schemaLocation; R4 XML (xml.html, schema and \
+         Schematron) says exchanged content SHALL NOT specify the schema or contain the schema \
+         instance namespace",
+    ),
+    (
+        "Vital-signs-weight-v2.xml",
+        XSI_REJECTED,
+        "the root declares xmlns:xsi and xsi:schemaLocation (see Vital-signs-weight.xml)",
+    ),
+    (
+        "no-basis-Patient-Jannice-Søreng.xml",
+        XSI_REJECTED,
+        "the root declares xmlns:xsi and xsi:schemaLocation (see Vital-signs-weight.xml)",
+    ),
+    (
+        "no-basis-HealthcareService-example.xml",
+        "value HealthcareService.id: 'no-basis-HealthcareService example' is not a valid id",
+        "the id has a space; an R4 id is [A-Za-z0-9\\-\\.]{1,64}",
+    ),
+];
+
+const XSI_REJECTED: &str = "not converted: the XML is not a valid FHIR R4 resource: invalid XML \
+                            namespace xmlns (expected 'http://hl7.org/fhir')";
+
+#[test]
+fn validate_acceptance_every_no_basis_example_has_no_error() {
+    let dir = format!("{}/examples/no-basis", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|f| f.ends_with(".xml"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 19, "the vendored examples changed: {files:?}");
+    for (file, _, _) in INVALID_NO_BASIS_EXAMPLES {
+        assert!(
+            files.iter().any(|f| f == file),
+            "{file} is listed but absent"
+        );
+    }
+    let mut failures = Vec::new();
+    for file in &files {
+        let xml = std::fs::read_to_string(format!("{dir}/{file}")).unwrap();
+        let (got, issues) = match crate::format::xml_to_json(&xml) {
+            Ok(json) => {
+                let issues = validate(&json, None);
+                let errs = errors(&issues)
+                    .iter()
+                    .map(|i| format!("{} {}: {}", i.code, i.expression, i.message))
+                    .collect::<Vec<_>>();
+                (errs, issues)
+            }
+            Err(e) => (vec![format!("not converted: {e}")], Vec::new()),
+        };
+        let expected: Vec<String> = INVALID_NO_BASIS_EXAMPLES
+            .iter()
+            .filter(|(f, _, _)| f == file)
+            .map(|(_, error, _)| error.to_string())
+            .collect();
+        if got != expected {
+            failures.push(format!(
+                "{file}: expected errors {expected:#?}, got {got:#?}; all issues: {issues:#?}"
+            ));
+        }
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
