@@ -107,3 +107,93 @@ async fn validate_reports_every_issue_and_stores_nothing(s: TestServer) {
     let search = json_with_status(s.get("Patient?_summary=count").await, 200).await;
     assert_eq!(search["total"], 0, "{search}");
 }
+
+on_both_backends!(validate_names_each_kind_of_violation_by_path);
+
+/// Through HTTP, one hand-made violation of each kind the validator knows beyond the profile
+/// rules above: a core required binding, an invariant of the resource and of a data type,
+/// an extension outside its context, and a violation inside a Bundle entry. The R4 example
+/// it starts from is valid.
+async fn validate_names_each_kind_of_violation_by_path(s: TestServer) {
+    let patient = crate::r4_examples::example("Patient-example.json");
+    let ok = json_with_status(s.post_json("Patient/$validate", &patient).await, 200).await;
+    assert!(errors(&ok).is_empty(), "{ok}");
+
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let mut p = patient.clone();
+        f(&mut p);
+        p
+    };
+    let observation = json!({
+        "resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "valueQuantity": {"value": 72, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
+        "dataAbsentReason": {"text": "measured anyway"}
+    });
+    let cases: Vec<(&str, Value, &str, &str, &str)> = vec![
+        (
+            "Patient",
+            edit(&|p| p["gender"] = json!("mann")),
+            "code-invalid",
+            "Patient.gender",
+            "",
+        ),
+        (
+            "Patient",
+            edit(&|p| p["contact"] = json!([{"gender": "female"}])),
+            "invariant",
+            "Patient.contact[0]",
+            "pat-1",
+        ),
+        (
+            "Patient",
+            edit(&|p| p["name"][0]["period"] = json!({"start": "2020-01-01", "end": "2019-01-01"})),
+            "invariant",
+            "Patient.name[0].period",
+            "per-1",
+        ),
+        (
+            "Patient",
+            edit(&|p| {
+                p["extension"] = json!([{
+                    "url": "http://hl7.no/fhir/StructureDefinition/no-basis-municipalitycode",
+                    "valueCoding": {"system": "urn:oid:2.16.578.1.12.4.1.1.3402", "code": "0301"}
+                }])
+            }),
+            "extension",
+            "Patient.extension[0]",
+            "",
+        ),
+        (
+            "Observation",
+            observation.clone(),
+            "invariant",
+            "Observation",
+            "obs-6",
+        ),
+        (
+            "Bundle",
+            json!({"resourceType": "Bundle", "type": "collection", "entry": [
+                {"fullUrl": "urn:uuid:5b2f0c1e-2a44-4c4e-9a57-0c1d2e3f4a5b", "resource": observation}
+            ]}),
+            "invariant",
+            "Bundle.entry[0].resource",
+            "obs-6",
+        ),
+    ];
+    for (rtype, resource, code, path, key) in cases {
+        let outcome = json_with_status(
+            s.post_json(&format!("{rtype}/$validate"), &resource).await,
+            200,
+        )
+        .await;
+        let found = errors(&outcome);
+        let hit = found.iter().find(|i| i["expression"][0] == path);
+        let hit = hit.unwrap_or_else(|| panic!("no error at {path}: {outcome}"));
+        assert_eq!(hit["code"], code, "{outcome}");
+        assert!(
+            hit["diagnostics"].as_str().unwrap().contains(key),
+            "{key}: {outcome}"
+        );
+    }
+}
