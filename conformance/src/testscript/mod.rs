@@ -4,7 +4,7 @@
 //! Why not `haste-testscript-runner` (0.129.2, Apache-2.0): it works on its own FHIR stack
 //! (`haste-fhir-model` types, `haste-fhir-client`, `haste-fhirpath`), a second R4 model
 //! and client beside fhirbolt and reqwest; its operator evaluation for FHIRPath asserts
-//! is `todo!()` (a panic) for `in`, `notIn`, `empty`, `notEmpty`, `greaterThan`,
+//! is left unwritten (it panics) for `in`, `notIn`, `empty`, `notEmpty`, `greaterThan`,
 //! `lessThan`, `notContains` and `eval`, it compares `contentType: xml` literally with the
 //! MIME type and refuses `direction: request` asserts; and it has no code for `minimumId`,
 //! `validateProfileId`, `navigationLinks`, `path` asserts or fixture files, which the R4
