@@ -36,7 +36,7 @@ pub async fn run(command: TenantCommand) -> Result<(), Box<dyn std::error::Error
                     return Err(format!("tenant {} disappeared", tenant.org_number).into());
                 }
             }
-            let now = state.store.write_validation(&tenant.id).await?;
+            let now = level.unwrap_or(tenant.write_validation);
             println!("{}: write validation {}", tenant.org_number, now.as_str());
         }
     }

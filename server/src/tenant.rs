@@ -8,6 +8,9 @@ pub struct Tenant {
     pub name: String,
     pub municipality_number: Option<String>,
     pub is_test: bool,
+    /// What its clients' writes must conform to; read with the tenant on every request
+    /// (with the access grant), so a change applies at once in every server process.
+    pub write_validation: ValidationLevel,
 }
 
 impl Tenant {
@@ -39,6 +42,11 @@ impl ValidationLevel {
             ValidationLevel::Core => "core",
             ValidationLevel::Norwegian => "norwegian",
         }
+    }
+
+    /// The stored value; anything unreadable is `core` (the migration's default).
+    pub fn read(stored: Option<String>) -> Self {
+        stored.as_deref().and_then(Self::parse).unwrap_or_default()
     }
 
     pub fn parse(value: &str) -> Option<Self> {

@@ -94,7 +94,7 @@ impl WritePath<'_> {
         resource: Value,
         condition: Option<Condition>,
     ) -> Result<Written, WriteError> {
-        let record = self.check_at(served, &resource, self.incoming_level().await?)?;
+        let record = self.check_at(served, &resource, self.incoming_level())?;
         let mut tx = self.store.begin_write().await?;
         if let Some(cond) = condition {
             tx.lock_key(&cond.key).await?;
@@ -171,7 +171,7 @@ impl WritePath<'_> {
         resource: Value,
         if_match: Option<i64>,
     ) -> Result<Written, WriteError> {
-        let record = self.check_at(served, &resource, self.incoming_level().await?)?;
+        let record = self.check_at(served, &resource, self.incoming_level())?;
         let mut tx = self.store.begin_write().await?;
         let current = tx.current(&self.tenant.id, served.name(), id).await?;
         if let Some(expected) = if_match {
@@ -243,15 +243,11 @@ impl WritePath<'_> {
         self.check_at(served, resource, None)
     }
 
-    /// The level a write is validated at: the tenant's, read at every write so that a
-    /// change by `helsebro tenant validation` applies at once in every server process, for
-    /// a resource a client sent (a write with an access-log row). Resources built from the
-    /// platform's own records (import, demo data: no access-log row) are not judged by it.
-    async fn incoming_level(&self) -> Result<Option<ValidationLevel>, WriteError> {
-        match self.audit {
-            Some(_) => Ok(Some(self.store.write_validation(&self.tenant.id).await?)),
-            None => Ok(None),
-        }
+    /// The level a write is validated at: the tenant's, for a resource a client sent (a
+    /// write with an access-log row). Resources built from the platform's own records
+    /// (import, demo data: no access-log row) are not judged by it.
+    fn incoming_level(&self) -> Option<ValidationLevel> {
+        self.audit.map(|_| self.tenant.write_validation)
     }
 
     /// Checks a resource against R4 (400 when it is not R4), then against its mapping, then

@@ -231,6 +231,7 @@ static NO_TENANT: std::sync::LazyLock<Tenant> = std::sync::LazyLock::new(|| Tena
     name: String::new(),
     municipality_number: None,
     is_test: false,
+    write_validation: crate::tenant::ValidationLevel::Core,
 });
 
 pub fn served_type(name: &str) -> Result<ServedType, ApiError> {

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{flag, now_micros, Store, StoreError};
-use crate::tenant::Tenant;
+use crate::tenant::{Tenant, ValidationLevel};
 
 pub struct StoredKey {
     pub kid: String,
@@ -99,7 +99,8 @@ impl Store {
         let row = sqlx::query(
             "SELECT g.jti, g.tenant_id, g.client_id, g.subject, g.scope, g.patient_id, \
              g.fhir_user, g.issued_at, g.expires_at, g.revoked, \
-             t.org_number, t.name, t.municipality_number, t.is_test, g.authorization_id, g.jkt \
+             t.org_number, t.name, t.municipality_number, t.is_test, g.authorization_id, g.jkt, \
+             t.write_validation \
              FROM access_grants g JOIN tenants t ON t.id = g.tenant_id WHERE g.jti = $1",
         )
         .bind(jti)
@@ -126,6 +127,7 @@ impl Store {
                 name: r.get(11),
                 municipality_number: r.get(12),
                 is_test: flag(&r, 13),
+                write_validation: ValidationLevel::read(r.get(16)),
             };
             (grant, tenant)
         }))

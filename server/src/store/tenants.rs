@@ -60,7 +60,8 @@ impl Store {
         value: &str,
     ) -> Result<Option<Tenant>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT id, org_number, name, municipality_number, is_test FROM tenants WHERE {column} = $1"
+            "SELECT id, org_number, name, municipality_number, is_test, write_validation \
+             FROM tenants WHERE {column} = $1"
         ))
         .bind(value)
         .fetch_optional(self.pool())
@@ -71,25 +72,12 @@ impl Store {
             name: r.get(2),
             municipality_number: r.get(3),
             is_test: super::flag(&r, 4),
+            write_validation: ValidationLevel::read(r.get(5)),
         }))
     }
 
-    /// The level the tenant's writes are validated at. An unknown tenant (a request
-    /// without a valid token never writes) and an unreadable value fall back to `core`.
-    pub async fn write_validation(&self, tenant_id: &str) -> Result<ValidationLevel, StoreError> {
-        let value: Option<String> =
-            sqlx::query_scalar("SELECT write_validation FROM tenants WHERE id = $1")
-                .bind(tenant_id)
-                .fetch_optional(self.pool())
-                .await?;
-        Ok(value
-            .as_deref()
-            .and_then(ValidationLevel::parse)
-            .unwrap_or_default())
-    }
-
     /// Sets the level the tenant's writes are validated at; `false` when there is no such
-    /// tenant. It applies from the next write on: the level is read at every write.
+    /// tenant. It applies from the next request on: the level is read with the tenant.
     pub async fn set_write_validation(
         &self,
         tenant_id: &str,

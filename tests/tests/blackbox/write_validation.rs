@@ -142,7 +142,8 @@ async fn other_tenant(s: &TestServer) -> Client {
 /// The default tenant's level, as stored.
 async fn level(s: &TestServer) -> ValidationLevel {
     let tenant = &s.state.tenant.id;
-    s.state.store.write_validation(tenant).await.unwrap()
+    let stored = s.state.store.tenant(tenant).await.unwrap();
+    stored.expect("the default tenant").write_validation
 }
 
 /// Sets the default tenant's level with the operator command, as an operator would.

@@ -179,7 +179,7 @@ fn read_request(ctx: &Ctx, bytes: &[u8]) -> Result<Request, ApiError> {
 /// What a write of `resource` would say: the tenant's level for every type, and the
 /// platform's rules for the types we serve.
 async fn as_written(ctx: &Ctx, rtype: &str, resource: &Value) -> Result<Vec<Issue>, ApiError> {
-    let level = ctx.state.store.write_validation(&ctx.tenant().id).await?;
+    let level = ctx.tenant().write_validation;
     let mut issues = validate(resource, profile_for(level, resource));
     // `check` stops at R4 structure errors, which `validate` has already listed.
     if let Some(served) = ServedType::from_name(rtype) {
