@@ -225,6 +225,22 @@ async fn axum_serve(listener: tokio::net::TcpListener, app: helsebro::app::AppRo
 }
 
 impl TestServer {
+    /// A second tenant ("Annen kommune"), for isolation tests; `is_test` as for the demo
+    /// tenant (synthetic identity numbers accepted) or as for a production one.
+    pub async fn other_tenant(&self, is_test: bool) -> helsebro::tenant::Tenant {
+        self.state
+            .store
+            .ensure_tenant(&helsebro::store::tenants::NewTenant {
+                id: "other-tenant",
+                org_number: "974760673",
+                name: "Annen kommune",
+                municipality_number: None,
+                is_test,
+            })
+            .await
+            .expect("the other tenant")
+    }
+
     /// An operator token of the default tenant, as `helsebro token` would print it.
     pub async fn token(&self, scope: &str, patient: Option<&str>) -> String {
         let tenant = (*self.state.tenant).clone();

@@ -5,7 +5,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use helsebro::auth::scopes::Scopes;
 use helsebro::auth::tokens::{issue, NewToken};
-use helsebro::store::tenants::NewTenant;
 use helsebro_blackbox::reqwest::{Client, Response};
 use helsebro_blackbox::{json_with_status, on_both_backends, TestServer};
 use serde_json::{json, Value};
@@ -405,18 +404,7 @@ async fn a_patient_token_sees_only_its_patients_compartment(s: TestServer) {
 async fn tenants_never_see_each_others_records(s: TestServer) {
     patient(&s, "p1").await;
     let obs = s.create(&heart_rate("p1")).await;
-    let other = s
-        .state
-        .store
-        .ensure_tenant(&NewTenant {
-            id: "other-tenant",
-            org_number: "974760673",
-            name: "Annen kommune",
-            municipality_number: None,
-            is_test: true,
-        })
-        .await
-        .unwrap();
+    let other = s.other_tenant(true).await;
     let c = s.client_with(&s.token_for(&other, "system/*.cruds", None).await);
     assert_eq!(get(&c, &s, "Patient/p1").await.status(), 404);
     let obs_path = format!("Observation/{}", obs["id"].as_str().unwrap());

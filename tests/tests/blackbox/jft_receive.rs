@@ -159,18 +159,7 @@ async fn bad_documents_and_wrong_tokens_are_refused(s: TestServer) {
         .unwrap();
     assert_eq!(ack.status(), 403);
     // Another tenant sees nothing of it.
-    let tenant = s
-        .state
-        .store
-        .ensure_tenant(&helsebro::store::tenants::NewTenant {
-            id: "other-tenant",
-            org_number: "974760673",
-            name: "Annen kommune",
-            municipality_number: None,
-            is_test: true,
-        })
-        .await
-        .unwrap();
+    let tenant = s.other_tenant(true).await;
     let foreign = s.client_with(&s.token_for(&tenant, "system/Bundle.rus", None).await);
     let r = foreign
         .get(format!("{location}/$status"))

@@ -969,18 +969,7 @@ fn redirect_of_url(url: &str) -> helsebro_blackbox::browser::Redirect {
 }
 
 async fn sign_in_stays_within_the_apps_tenant(s: TestServer) {
-    let other = s
-        .state
-        .store
-        .ensure_tenant(&helsebro::store::tenants::NewTenant {
-            id: "other-tenant",
-            org_number: "974760673",
-            name: "Annen kommune",
-            municipality_number: None,
-            is_test: true,
-        })
-        .await
-        .unwrap();
+    let other = s.other_tenant(true).await;
     let registered = register(
         &s.state.store,
         &NewClient {

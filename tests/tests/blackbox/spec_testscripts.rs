@@ -1,14 +1,16 @@
 //! The six example TestScripts of the R4 specification (`TestScript-testscript-example*.json`
-//! in npm `hl7.fhir.r4.examples@4.0.1`), replayed by hand until the TestScript engine
-//! exists: each test performs the script's operations in order (setup, tests, teardown)
-//! with the same formats, and checks what each of its asserts expects.
+//! in npm `hl7.fhir.r4.examples@4.0.1`), replayed by hand: each test performs the script's
+//! operations in order (setup, tests, teardown) with the same formats, and checks what each
+//! of its asserts expects. `conformance_engine.rs` runs the same scripts through the
+//! TestScript engine; this replay stays as an oracle independent of the engine, so a
+//! server fault and an engine fault cannot hide each other.
 //!
 //! The fixtures `Patient/example` and `Patient/pat1` are the vendored
 //! `profiles/examples/r4/Patient-example.json` and `Patient-pat1.json`. Operations with
 //! `accept`/`contentType` `xml` are done in XML; the fixture is written as XML here.
 //!
-//! Not replayable without the engine: `validateProfileId` needs a validator, so it is
-//! approximated by structural checks (namespace, root type, no empty elements).
+//! `validateProfileId` is approximated here by structural checks (namespace, root type, no
+//! empty elements); the engine run checks it with the validator.
 //!
 //! Beyond what the scripts state, each replay first seeds the resources the fixtures
 //! reference (`precondition_references_exist`): this server refuses writes whose references

@@ -3,7 +3,6 @@
 //! profile of its type. A refusal is `422` listing every issue with its path, and stores
 //! nothing; `$validate` says beforehand what a write would say.
 
-use helsebro::store::tenants::NewTenant;
 use helsebro::tenant::ValidationLevel;
 use helsebro_blackbox::reqwest::Client;
 use helsebro_blackbox::sender::cli;
@@ -124,18 +123,7 @@ async fn total(c: &Client, s: &TestServer, query: &str) -> u64 {
 
 /// A second tenant, with a client of its own.
 async fn other_tenant(s: &TestServer) -> Client {
-    let other = s
-        .state
-        .store
-        .ensure_tenant(&NewTenant {
-            id: "other-tenant",
-            org_number: "974760673",
-            name: "Annen kommune",
-            municipality_number: None,
-            is_test: false,
-        })
-        .await
-        .unwrap();
+    let other = s.other_tenant(false).await;
     s.client_with(&s.token_for(&other, "system/*.cruds", None).await)
 }
 
