@@ -1,6 +1,8 @@
 use serde_json::{json, Value};
 
-use crate::registry::{ResourceDef, COMMON_PARAMS, SERVED, SYSTEM_INTERACTIONS};
+use helsebro_mappings::index::ParamKind;
+
+use crate::registry::{ResourceDef, COMMON_PARAMS, META_PARAMS, SERVED, SYSTEM_INTERACTIONS};
 
 pub struct ServerInfo<'a> {
     pub base_url: &'a str,
@@ -53,6 +55,17 @@ pub fn capability_statement(info: &ServerInfo) -> Value {
             "interaction": SYSTEM_INTERACTIONS
                 .iter()
                 .map(|code| json!({"code": code}))
+                .collect::<Vec<_>>(),
+            // Searches across types (`GET [base]?_type=…`) take the parameters every type has.
+            "searchParam": COMMON_PARAMS
+                .iter()
+                .chain(META_PARAMS.iter())
+                .map(|p| json!({
+                    "name": p.name,
+                    "definition": p.definition,
+                    "type": p.kind.code(),
+                    "documentation": p.documentation
+                }))
                 .collect::<Vec<_>>()
         }]
     })
@@ -121,6 +134,34 @@ fn audit_event_entry() -> Value {
     })
 }
 
+/// `Type:param` for each reference parameter of `def`, and `*`.
+fn search_includes(def: &ResourceDef) -> Vec<String> {
+    let mut out: Vec<String> = def
+        .search_params
+        .iter()
+        .filter(|p| p.kind == ParamKind::Reference)
+        .map(|p| format!("{}:{}", def.type_name, p.name))
+        .collect();
+    out.push(format!("{}:*", def.type_name));
+    out.push("*".into());
+    out
+}
+
+/// `Source:param` for each reference parameter of a served type that can refer to `def`.
+fn search_rev_includes(def: &ResourceDef) -> Vec<String> {
+    SERVED
+        .iter()
+        .flat_map(|source| {
+            source
+                .search_params
+                .iter()
+                .filter(|p| p.kind == ParamKind::Reference)
+                .filter(|p| p.targets.is_empty() || p.targets.contains(&def.type_name))
+                .map(move |p| format!("{}:{}", source.type_name, p.name))
+        })
+        .collect()
+}
+
 /// A served type: its interactions and search parameters from the registry, and the
 /// profiles its writes are validated against.
 fn resource_entry(def: &ResourceDef, supported_profiles: Vec<&'static str>) -> Value {
@@ -135,7 +176,9 @@ fn resource_entry(def: &ResourceDef, supported_profiles: Vec<&'static str>) -> V
         "conditionalRead": "not-supported",
         "conditionalUpdate": false,
         "conditionalDelete": "not-supported",
-        "searchParam": COMMON_PARAMS.iter().chain(def.search_params.iter()).map(|p| json!({
+        "searchInclude": search_includes(def),
+        "searchRevInclude": search_rev_includes(def),
+        "searchParam": def.all_search_params().map(|p| json!({
             "name": p.name,
             "definition": p.definition,
             "type": p.kind.code(),

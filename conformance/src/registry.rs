@@ -57,6 +57,34 @@ pub const COMMON_PARAMS: &[SearchParamDef] = &[
     },
 ];
 
+/// Parameters every type supports on the resource's `meta`, indexed like the type's own.
+pub const META_PARAMS: &[SearchParamDef] = &[
+    SearchParamDef {
+        name: "_profile",
+        kind: ParamKind::Uri,
+        paths: &["meta.profile"],
+        definition: "http://hl7.org/fhir/SearchParameter/Resource-profile",
+        documentation: "Profiles this resource claims to conform to",
+        ..PARAM
+    },
+    SearchParamDef {
+        name: "_tag",
+        kind: ParamKind::Token,
+        paths: &["meta.tag"],
+        definition: "http://hl7.org/fhir/SearchParameter/Resource-tag",
+        documentation: "Tags applied to this resource",
+        ..PARAM
+    },
+    SearchParamDef {
+        name: "_security",
+        kind: ParamKind::Token,
+        paths: &["meta.security"],
+        definition: "http://hl7.org/fhir/SearchParameter/Resource-security",
+        documentation: "Security labels applied to this resource",
+        ..PARAM
+    },
+];
+
 const ALL_INTERACTIONS: &[Interaction] = &[
     Interaction::Read,
     Interaction::Vread,
@@ -69,7 +97,7 @@ const ALL_INTERACTIONS: &[Interaction] = &[
 ];
 
 /// Whole-system interactions served (`GET [base]/_history`).
-pub const SYSTEM_INTERACTIONS: &[&str] = &["history-system"];
+pub const SYSTEM_INTERACTIONS: &[&str] = &["history-system", "search-system"];
 
 pub const SERVED: &[ResourceDef] = &[
     ResourceDef {
@@ -110,10 +138,22 @@ pub fn find(type_name: &str) -> Option<&'static ResourceDef> {
 
 impl ResourceDef {
     pub fn search_param(&self, name: &str) -> Option<&'static SearchParamDef> {
+        self.all_search_params().find(|p| p.name == name)
+    }
+
+    /// The common, meta and type parameters, in the CapabilityStatement's order.
+    pub fn all_search_params(&self) -> impl Iterator<Item = &'static SearchParamDef> {
         COMMON_PARAMS
             .iter()
+            .chain(META_PARAMS.iter())
             .chain(self.search_params.iter())
-            .find(|p| p.name == name)
+    }
+
+    /// Every index entry of `resource` (the type's parameters and the meta ones).
+    pub fn index(&self, resource: &serde_json::Value) -> Vec<helsebro_mappings::index::IndexEntry> {
+        let mut out = helsebro_mappings::index::extract(resource, self.search_params);
+        out.extend(helsebro_mappings::index::extract(resource, META_PARAMS));
+        out
     }
 
     pub fn supports(&self, interaction: Interaction) -> bool {

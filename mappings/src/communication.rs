@@ -556,7 +556,11 @@ mod tests {
         );
         assert_eq!(at("received").len(), 1);
         assert_eq!(at("status"), ["completed"]);
-        assert_eq!(at("category"), [format!("{CATEGORY_SYSTEM}|message")]);
+        // The code, and its display for `:text`.
+        assert_eq!(
+            at("category"),
+            [format!("{CATEGORY_SYSTEM}|message"), "melding".into()]
+        );
         assert_eq!(at("part-of"), ["Encounter/enc-3"]);
         assert_eq!(at("based-on"), ["CommunicationRequest/req-7"]);
     }

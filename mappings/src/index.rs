@@ -19,6 +19,8 @@ pub enum ParamKind {
     /// A token and a quantity on the same element (`code-value-quantity`): `paths` name the
     /// elements that carry both a `code` and a `value[x]` Quantity.
     TokenQuantity,
+    /// A URI, matched whole or by `:above`/`:below` (`_profile`).
+    Uri,
 }
 
 impl ParamKind {
@@ -30,6 +32,7 @@ impl ParamKind {
             ParamKind::Reference => "reference",
             ParamKind::Quantity => "quantity",
             ParamKind::TokenQuantity => "composite",
+            ParamKind::Uri => "uri",
         }
     }
 }
@@ -174,6 +177,31 @@ fn index_node(def: &SearchParamDef, node: &Value, out: &mut Vec<IndexEntry>) {
             for (system, code) in tokens(node) {
                 push(IndexValue::Token { system, code });
             }
+            // `:of-type` rows: the identifier's type as the system, `type-system|type-code`
+            // (the writer hashes national identity numbers in these rows too).
+            if let Some(value) = node.get("value").and_then(Value::as_str) {
+                for (system, code) in node.get("type").map(tokens).unwrap_or_default() {
+                    push(IndexValue::Token {
+                        system: Some(format!("{}|{code}", system.unwrap_or_default())),
+                        code: value.to_string(),
+                    });
+                }
+            }
+            // `:text` rows: the text and displays, as strings under the token's name.
+            for text in token_texts(node) {
+                push(IndexValue::String {
+                    normalized: normalize_string(text),
+                    exact: text.to_string(),
+                });
+            }
+        }
+        ParamKind::Uri => {
+            if let Some(uri) = node.as_str() {
+                push(IndexValue::Token {
+                    system: None,
+                    code: uri.to_string(),
+                });
+            }
         }
         ParamKind::String => {
             for s in strings(node) {
@@ -202,6 +230,18 @@ fn index_node(def: &SearchParamDef, node: &Value, out: &mut Vec<IndexEntry>) {
                         target_id,
                         url,
                     });
+                }
+            }
+            // `:identifier` rows: a logical reference's identifier, as a token under the
+            // reference's name.
+            if let Some(identifier) = node.get("identifier") {
+                let typed = node.get("type").and_then(Value::as_str);
+                let allowed =
+                    def.targets.is_empty() || typed.is_none_or(|t| def.targets.contains(&t));
+                if allowed {
+                    for (system, code) in tokens(identifier) {
+                        push(IndexValue::Token { system, code });
+                    }
                 }
             }
         }
@@ -286,6 +326,25 @@ fn tokens(node: &Value) -> Vec<(Option<String>, String)> {
         }
         _ => Vec::new(),
     }
+}
+
+/// The `text` of a CodeableConcept and the `display` of its codings (or of a Coding).
+fn token_texts(node: &Value) -> Vec<&str> {
+    let mut out: Vec<&str> = node
+        .get("text")
+        .and_then(Value::as_str)
+        .into_iter()
+        .collect();
+    let codings = match node.get("coding") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        _ => vec![node],
+    };
+    out.extend(
+        codings
+            .into_iter()
+            .filter_map(|c| c.get("display").and_then(Value::as_str)),
+    );
+    out
 }
 
 fn strings(node: &Value) -> Vec<&str> {

@@ -773,7 +773,11 @@ mod tests {
             at("code"),
             [
                 format!("{FEST_SYSTEM}|{FEST_RAMIPRIL}"),
-                format!("{ATC_SYSTEM}|C09AA05")
+                format!("{ATC_SYSTEM}|C09AA05"),
+                // The text and the displays, for `code:text`.
+                "ramipril 5 mg tablett".into(),
+                "ramipril actavis tab 5 mg".into(),
+                "ramipril".into()
             ]
         );
         assert_eq!(at("status"), ["active"]);

@@ -161,6 +161,22 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         ..PARAM
     },
     SearchParamDef {
+        name: "component-code-value-quantity",
+        kind: ParamKind::TokenQuantity,
+        paths: &["component"],
+        definition: "http://hl7.org/fhir/SearchParameter/Observation-component-code-value-quantity",
+        documentation: "Code and quantity value of a component (code$value)",
+        ..PARAM
+    },
+    SearchParamDef {
+        name: "combo-code-value-quantity",
+        kind: ParamKind::TokenQuantity,
+        paths: &["", "component"],
+        definition: "http://hl7.org/fhir/SearchParameter/Observation-combo-code-value-quantity",
+        documentation: "Code and quantity value of the observation or a component (code$value)",
+        ..PARAM
+    },
+    SearchParamDef {
         name: "combo-code",
         kind: ParamKind::Token,
         paths: &["code", "component.code"],
@@ -1753,7 +1769,14 @@ mod tests {
         assert_eq!(of("patient"), [&reference("Patient", "p1")]);
         assert_eq!(of("subject"), [&reference("Patient", "p1")]);
         assert_eq!(of("code"), [&tok(LOINC, "85354-9")]);
-        assert_eq!(of("category"), [&tok(OBSERVATION_CATEGORY, "vital-signs")]);
+        let category_text = IndexValue::String {
+            normalized: "vital signs".into(),
+            exact: "Vital Signs".into(),
+        };
+        assert_eq!(
+            of("category"),
+            [&tok(OBSERVATION_CATEGORY, "vital-signs"), &category_text]
+        );
         assert_eq!(
             of("status"),
             [&IndexValue::Token {

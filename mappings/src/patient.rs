@@ -180,6 +180,22 @@ pub const SEARCH_PARAMS: &[SearchParamDef] = &[
         documentation: "Whether the patient record is active",
         ..PARAM
     },
+    SearchParamDef {
+        name: "general-practitioner",
+        kind: ParamKind::Reference,
+        paths: &["generalPractitioner"],
+        definition: "http://hl7.org/fhir/SearchParameter/Patient-general-practitioner",
+        documentation: "The patient's nominated general practitioner (fastlege) or care provider",
+        targets: &["Practitioner", "Organization", "PractitionerRole"],
+    },
+    SearchParamDef {
+        name: "organization",
+        kind: ParamKind::Reference,
+        paths: &["managingOrganization"],
+        definition: "http://hl7.org/fhir/SearchParameter/Patient-organization",
+        documentation: "The organization that is the custodian of the patient record",
+        targets: &["Organization"],
+    },
 ];
 
 /// Maps a Patient resource to the platform record, checking the Norwegian rules the record

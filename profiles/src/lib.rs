@@ -8,4 +8,5 @@
 pub mod format;
 pub mod identifiers;
 pub mod structure;
+pub mod summary;
 pub mod validate;

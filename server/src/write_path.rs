@@ -3,7 +3,6 @@
 //! its search index, and commits — or changes nothing.
 
 use helsebro_mappings::dates::format_instant;
-use helsebro_mappings::index;
 use std::collections::HashSet;
 
 use helsebro_mappings::references::{literal_references, FoundReference};
@@ -339,7 +338,7 @@ impl WritePath<'_> {
             let last_updated = now_micros();
             let resource = with_server_meta(change.resource, &change.id, version, last_updated);
             let json = serde_json::to_string(&resource).expect("JSON values always serialize");
-            let index = index::extract(&resource, change.served.def().search_params);
+            let index = change.served.def().index(&resource);
             staged.push((
                 results.len(),
                 change.served,

@@ -55,6 +55,11 @@ pub struct Issue {
 }
 
 /// The canonical URLs of the profiles we carry (resource and data type profiles).
+/// The vendored R4 core StructureDefinitions (JSON), for other readers of the core model.
+pub fn core_sources() -> &'static [&'static str] {
+    core::SOURCES
+}
+
 pub fn known_profiles() -> Vec<&'static str> {
     let profiles: &'static _ = &*PROFILES;
     profiles.keys().map(String::as_str).collect()

@@ -10,6 +10,12 @@ use clap::Parser;
 
 #[path = "bench/delivery.rs"]
 mod delivery;
+#[path = "bench/floor.rs"]
+mod floor;
+#[path = "bench/process.rs"]
+mod process;
+
+type BoxError = Box<dyn std::error::Error>;
 use hdrhistogram::Histogram;
 use helsebro::config::Config;
 use serde_json::json;
@@ -37,6 +43,10 @@ struct Args {
     /// 0 skips that part.
     #[arg(long, default_value_t = 0)]
     deliveries: usize,
+    /// Also start the `helsebro` binary on the filled database: start-to-ready time and
+    /// resident memory under 64 clients.
+    #[arg(long)]
+    process: bool,
     /// Admin URL of the PostgreSQL server (a database is created and dropped).
     #[arg(
         long,
@@ -207,11 +217,29 @@ async fn bench_backend(
     let ids = Arc::new(ids);
 
     let (c, b, i2) = (client.clone(), base.clone(), ids.clone());
-    run_phase("read", args.requests, args.concurrency, move |i| {
+    let read = run_phase("read", args.requests, args.concurrency, move |i| {
         c.get(format!("{b}/Patient/{}", i2[(i * 7919) % i2.len()]))
     })
-    .await
-    .print(label);
+    .await;
+    read.print(label);
+    let floor_base = floor::start(&database_url_for_analyze, args.concurrency as u32).await?;
+    let (c, b, i2, t) = (
+        reqwest::Client::new(),
+        floor_base,
+        ids.clone(),
+        state_for_import.tenant.id.clone(),
+    );
+    let floor = run_phase("read floor", args.requests, args.concurrency, move |i| {
+        c.get(format!("{b}/{t}/{}", i2[(i * 7919) % i2.len()]))
+    })
+    .await;
+    floor.print(label);
+    println!(
+        "{label:<9} read / floor        p50 {:.2}x, throughput {:.2}x",
+        read.latencies.value_at_quantile(0.5) as f64
+            / floor.latencies.value_at_quantile(0.5).max(1) as f64,
+        floor.elapsed.as_secs_f64() / read.elapsed.as_secs_f64()
+    );
 
     let (c, b, n) = (client.clone(), base.clone(), args.patients);
     run_phase(
@@ -244,6 +272,11 @@ async fn bench_backend(
 
     if args.observations > 0 {
         bench_observations(label, &state_for_import, &client, &base, args).await?;
+    }
+
+    if args.process {
+        let url = database_url_for_analyze.clone();
+        process::run(label, &url, &state_for_import, ids.clone(), args.requests).await?;
     }
 
     let (c, b) = (client.clone(), base.clone());

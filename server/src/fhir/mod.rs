@@ -264,6 +264,7 @@ pub fn router(state: AppState) -> Router {
             "/.well-known/smart-configuration",
             get(crate::auth::discovery::smart_configuration),
         )
+        .route("/", get(search::system))
         .route("/_history", get(history::system))
         .route("/Patient/{id}/$everything", get(everything::handle))
         .route("/Patient/{id}/$erase", post(erase::handle))
@@ -278,6 +279,7 @@ pub fn router(state: AppState) -> Router {
             get(read::handle).put(update::handle).delete(delete::handle),
         )
         .route("/{type}/{id}/_history", get(history::instance))
+        .route("/{type}/{id}/{compartment}", get(search::compartment))
         .route("/{type}/{id}/$validate", post(validate::instance))
         .route("/{type}/{id}/_history/{vid}", get(vread::handle))
         .fallback(not_found)

@@ -12,6 +12,8 @@ pub struct HistoryQuery<'a> {
     pub id: Option<&'a str>,
     /// Only versions changed at or after this instant (µs).
     pub since: Option<i64>,
+    /// Only versions that were current at some moment of `[low, high]` (µs), `_at`.
+    pub at: Option<(i64, i64)>,
     /// Continue below this history position (the paging cursor).
     pub before_seq: Option<i64>,
 }
@@ -25,7 +27,7 @@ pub struct HistoryEntry {
 
 impl HistoryQuery<'_> {
     fn filter(&self, with_cursor: bool) -> Sql {
-        let mut sql = Sql::new(" FROM resource_versions WHERE tenant_id = ");
+        let mut sql = Sql::new(" FROM resource_versions v WHERE tenant_id = ");
         sql.text(self.tenant_id);
         if let Some(t) = self.resource_type {
             sql.push(" AND resource_type = ").text(t);
@@ -35,6 +37,16 @@ impl HistoryQuery<'_> {
         }
         if let Some(since) = self.since {
             sql.push(" AND last_updated >= ").int(since);
+        }
+        if let Some((low, high)) = self.at {
+            // Current from its own change until the next version's, which must not come
+            // before the period starts.
+            sql.push(" AND last_updated <= ").int(high).push(
+                " AND NOT EXISTS (SELECT 1 FROM resource_versions n WHERE n.tenant_id = v.tenant_id \
+                 AND n.resource_type = v.resource_type AND n.id = v.id AND n.version > v.version \
+                 AND n.last_updated <= ",
+            );
+            sql.int(low).push(")");
         }
         if let (true, Some(seq)) = (with_cursor, self.before_seq) {
             sql.push(" AND seq < ").int(seq);

@@ -310,6 +310,17 @@ impl WriteTx {
                             Some(sys) if super::crypto::is_national_id_system(sys) => {
                                 hasher.hash(code)
                             }
+                            // An `:of-type` row (`type-system|type-code`) names no identifier
+                            // system: a value shaped like a national number is one.
+                            Some(sys)
+                                if sys.contains('|')
+                                    && helsebro_profiles::identifiers::check_person_number(
+                                        code, true,
+                                    )
+                                    .is_ok() =>
+                            {
+                                hasher.hash(code)
+                            }
                             _ => code.clone(),
                         };
                         tokens.row(with(common, [opt(system), Arg::Text(code)]))

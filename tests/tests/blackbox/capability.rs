@@ -219,14 +219,56 @@ async fn system_interactions_claimed_are_served(s: TestServer) {
         claimed.contains(&"history-system".to_string()),
         "{claimed:?}"
     );
+    let root = s.url("").trim_end_matches('/').to_string();
     for code in claimed {
-        let r = match code.as_str() {
-            "history-system" => s.get("_history").await,
+        let (r, kind) = match code.as_str() {
+            "history-system" => (s.get("_history").await, "history"),
+            "search-system" => (s.get(&root).await, "searchset"),
             other => panic!("the CapabilityStatement claims '{other}', which has no check here"),
         };
         let bundle = json_with_status(r, 200).await;
-        assert_eq!(bundle["type"], "history", "{bundle}");
+        assert_eq!(bundle["type"], kind, "{bundle}");
         assert_eq!(bundle["total"], 1, "{bundle}");
+    }
+    // The parameters listed for searches across types work there.
+    for p in cs["rest"][0]["searchParam"]
+        .as_array()
+        .expect("system searchParam")
+    {
+        let name = p["name"].as_str().expect("name");
+        let value = sample_value(name, p["type"].as_str().expect("type"));
+        let r = s
+            .request(Method::GET, &root)
+            .query(&[(name, value)])
+            .send()
+            .await;
+        let bundle = json_with_status(r.expect("request"), 200).await;
+        assert_eq!(bundle["type"], "searchset", "{name}={value}: {bundle}");
+    }
+}
+
+/// Every `_include` and `_revinclude` the CapabilityStatement lists is accepted.
+async fn listed_includes_are_accepted(s: TestServer) {
+    let cs = metadata(&s).await;
+    for r in resources(&cs).iter().filter(|r| r["type"] != "AuditEvent") {
+        let t = r["type"].as_str().expect("type");
+        let includes = r["searchInclude"].as_array().expect("searchInclude");
+        assert!(!includes.is_empty(), "{t}");
+        let revincludes = r["searchRevInclude"].as_array().expect("searchRevInclude");
+        for (param, value) in includes
+            .iter()
+            .map(|v| ("_include", v))
+            .chain(revincludes.iter().map(|v| ("_revinclude", v)))
+        {
+            let value = value.as_str().expect("include");
+            let r = s
+                .request(Method::GET, t)
+                .query(&[(param, value)])
+                .send()
+                .await;
+            let bundle = json_with_status(r.expect("request"), 200).await;
+            assert_eq!(bundle["type"], "searchset", "{t}?{param}={value}: {bundle}");
+        }
     }
 }
 
@@ -428,6 +470,7 @@ on_both_backends!(
     claimed_patient_interactions_are_exactly_the_served_ones,
     unclaimed_patient_interactions_are_refused,
     system_interactions_claimed_are_served,
+    listed_includes_are_accepted,
     every_listed_resource_type_is_served,
     every_listed_search_parameter_is_accepted_strictly,
     strict_handling_refuses_an_unlisted_parameter,

@@ -25,6 +25,7 @@ mod practitioner_organization;
 mod r4_examples;
 mod references;
 mod rest;
+mod search_depth;
 mod search_patient;
 mod smart_launch;
 mod smoke;

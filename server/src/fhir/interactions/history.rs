@@ -92,6 +92,13 @@ async fn history(
                 query.since = Some(range.low);
                 applied.push((k.clone(), v.clone()));
             }
+            "_at" => {
+                let range = helsebro_mappings::dates::parse_range(v).ok_or_else(|| {
+                    ApiError::bad_request(format!("_at '{v}' is not a date or instant"))
+                })?;
+                query.at = Some((range.low, range.high));
+                applied.push((k.clone(), v.clone()));
+            }
             "_cursor" => {
                 query.before_seq =
                     Some(v.parse().map_err(|_| {
@@ -106,7 +113,19 @@ async fn history(
     let mut entries = store.history(&query, count as i64 + 1).await?;
     let has_next = entries.len() > count;
     entries.truncate(count);
-    if let (Some(id), true) = (&id, total == 0) {
+    // Filters (`_since`, `_at`) may leave an existing resource without versions: that is
+    // an empty history, not an unknown resource.
+    let unknown = total == 0
+        && (query.since.is_none() && query.at.is_none()
+            || store
+                .history_total(&HistoryQuery {
+                    since: None,
+                    at: None,
+                    ..query.clone()
+                })
+                .await?
+                == 0);
+    if let (Some(id), true) = (&id, unknown) {
         return Err(ApiError::NotFound(format!(
             "{}/{id}",
             rtype.unwrap_or_default()

@@ -1,5 +1,6 @@
-//! Type-level search by `GET [type]?…` and `POST [type]/_search` (form body), the latter
-//! keeping identifiers such as national identity numbers out of URLs and logs.
+//! Search: type level by `GET [type]?…` and `POST [type]/_search` (form body, keeping
+//! identifiers such as national identity numbers out of URLs and logs), in a compartment
+//! (`GET Patient/{id}/Observation?…`) and across types (`GET [base]?_type=…`).
 
 use axum::body::Body;
 use axum::extract::Path;
@@ -11,8 +12,11 @@ use crate::fhir::bundle::{raw, url_with, Bundle, Entry, Link};
 use crate::fhir::error::ApiError;
 use crate::fhir::format::{FhirResponse, Rendered};
 use crate::fhir::search::compile::{self, Scope};
-use crate::fhir::search::params::{self, ParsedSearch, Summary, Total};
-use crate::fhir::{served_type, Ctx};
+use crate::fhir::search::include;
+use crate::fhir::search::params::{self, Clause, Nested, ParsedSearch, Summary, Total};
+use crate::fhir::{check_id, served_type, Ctx};
+use crate::served::ServedType;
+use crate::store::search::Match;
 
 pub async fn get(mut ctx: Ctx, Path(rtype): Path<String>) -> Rendered {
     ctx.note("search-type", rtype.clone());
@@ -20,7 +24,8 @@ pub async fn get(mut ctx: Ctx, Path(rtype): Path<String>) -> Rendered {
         ctx.negotiated()?;
         ctx.authorize(served_type(&rtype)?, Permission::Search)?;
         let pairs = resolve_saved(&ctx, &rtype).await?;
-        search(&ctx, &rtype, &pairs, None).await
+        let path = format!("{}/{rtype}", ctx.base());
+        search(&ctx, &rtype, &pairs, None, Within { path, only: None }).await
     }
     .await;
     ctx.render(result)
@@ -45,7 +50,12 @@ pub async fn post(mut ctx: Ctx, Path(rtype): Path<String>, body: Body) -> Render
         let served = served_type(&rtype)?;
         let filters: Vec<(String, String)> = pairs
             .iter()
-            .filter(|(k, _)| !matches!(k.as_str(), "_count" | "_cursor" | "_format" | "_pretty"))
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "_count" | "_cursor" | "_offset" | "_format" | "_pretty"
+                )
+            })
             .cloned()
             .collect();
         let handle = ctx
@@ -53,14 +63,101 @@ pub async fn post(mut ctx: Ctx, Path(rtype): Path<String>, body: Body) -> Render
             .store
             .save_search(&ctx.tenant().id, served.name(), &filters)
             .await?;
-        search(&ctx, &rtype, &pairs, Some(handle)).await
+        let path = format!("{}/{rtype}", ctx.base());
+        search(
+            &ctx,
+            &rtype,
+            &pairs,
+            Some(handle),
+            Within { path, only: None },
+        )
+        .await
+    }
+    .await;
+    ctx.render(result)
+}
+
+/// The compartments served, by owner type: each member type and the parameters by which
+/// a member belongs to the owner (R4 CompartmentDefinitions, cut to the parameters we
+/// have: Patient's `link` is not indexed).
+const COMPARTMENTS: &[(&str, &str, &[&str])] = &[
+    ("Patient", "Patient", &["_id"]),
+    ("Patient", "Observation", &["subject", "performer"]),
+    (
+        "Patient",
+        "Communication",
+        &["subject", "sender", "recipient"],
+    ),
+    ("Patient", "MedicationStatement", &["subject"]),
+    ("Practitioner", "Practitioner", &["_id"]),
+    ("Practitioner", "Patient", &["general-practitioner"]),
+    ("Practitioner", "Observation", &["performer"]),
+    ("Practitioner", "Communication", &["sender", "recipient"]),
+    ("Practitioner", "MedicationStatement", &["source"]),
+];
+
+/// `GET [Compartment]/{id}/[type]?…`: a type-level search within the owner's compartment.
+pub async fn compartment(
+    mut ctx: Ctx,
+    Path((owner, owner_id, rtype)): Path<(String, String, String)>,
+) -> Rendered {
+    ctx.note("search-type", format!("{owner}/{rtype}"));
+    let result = async {
+        ctx.negotiated()?;
+        served_type(&owner)?;
+        check_id(&owner_id)?;
+        let served = served_type(&rtype)?;
+        ctx.authorize(served, Permission::Search)?;
+        let (_, _, names) = COMPARTMENTS
+            .iter()
+            .find(|(o, t, _)| *o == owner && *t == served.name())
+            .ok_or_else(|| ApiError::BadRequest {
+                code: "not-supported",
+                message: format!("{rtype} is not in the {owner} compartment on this server"),
+                expression: None,
+            })?;
+        let def = served.def();
+        let mut choices: Vec<Clause> = names
+            .iter()
+            .map(|name| {
+                let param = def
+                    .search_param(name)
+                    .expect("compartment parameters exist");
+                let value = if *name == "_id" {
+                    owner_id.clone()
+                } else {
+                    format!("{owner}/{owner_id}")
+                };
+                Clause::plain(param, vec![value])
+            })
+            .collect();
+        let clause = match choices.len() {
+            1 => choices.pop().expect("one"),
+            _ => Clause {
+                nested: Some(Nested::AnyOf(choices.clone())),
+                ..choices[0].clone()
+            },
+        };
+        let path = format!("{}/{owner}/{owner_id}/{rtype}", ctx.base());
+        let pairs = ctx.query.clone();
+        search(
+            &ctx,
+            &rtype,
+            &pairs,
+            None,
+            Within {
+                path,
+                only: Some(clause),
+            },
+        )
+        .await
     }
     .await;
     ctx.render(result)
 }
 
 /// `_page=handle` continues a POST search: its parameters come from the server, the
-/// request adds only paging (`_cursor`, `_count`) and formatting.
+/// request adds only paging (`_cursor`, `_offset`, `_count`) and formatting.
 async fn resolve_saved(ctx: &Ctx, rtype: &str) -> Result<Vec<(String, String)>, ApiError> {
     let Some((_, handle)) = ctx.query.iter().find(|(k, _)| k == "_page") else {
         return Ok(ctx.query.clone());
@@ -76,28 +173,70 @@ async fn resolve_saved(ctx: &Ctx, rtype: &str) -> Result<Vec<(String, String)>, 
     Ok(pairs)
 }
 
+/// Where a search runs: its URL, and the compartment it is confined to.
+struct Within {
+    path: String,
+    only: Option<Clause>,
+}
+
+/// Parameter names only: values (a national identity number) stay out of the log.
+fn note_names(ctx: &Ctx, subtype: &'static str, what: &str, pairs: &[(String, String)]) {
+    let mut names: Vec<&str> = pairs
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !matches!(*k, "_format" | "_pretty" | "_cursor" | "_offset" | "_page"))
+        .collect();
+    names.dedup();
+    ctx.note(subtype, format!("{what}?{}", names.join(",")));
+}
+
+/// Every type a chain or reverse chain reads must be searchable under the token, and only
+/// what the token reaches of it counts.
+fn narrow_nested(ctx: &Ctx, clauses: &mut [Clause]) -> Result<(), ApiError> {
+    for clause in clauses {
+        match &mut clause.nested {
+            Some(Nested::Chain(targets)) => {
+                for (def, inner) in targets {
+                    narrow_inner(ctx, def, inner)?;
+                }
+            }
+            Some(Nested::Has { source, inner }) => narrow_inner(ctx, source, inner)?,
+            Some(Nested::AnyOf(choices)) => narrow_nested(ctx, choices)?,
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+fn narrow_inner(
+    ctx: &Ctx,
+    def: &'static helsebro_conformance::registry::ResourceDef,
+    inner: &mut Vec<Clause>,
+) -> Result<(), ApiError> {
+    narrow_nested(ctx, inner)?;
+    let reach = ctx.authorize(served_type(def.type_name)?, Permission::Search)?;
+    inner.extend(params::parse(def, &reach.only, true)?.clauses);
+    Ok(())
+}
+
 async fn search(
     ctx: &Ctx,
     rtype: &str,
     pairs: &[(String, String)],
     saved: Option<String>,
+    within: Within,
 ) -> Result<FhirResponse, ApiError> {
-    // Parameter names only: values (a national identity number) stay out of the log.
-    let mut names: Vec<&str> = pairs
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .filter(|k| !matches!(*k, "_format" | "_pretty" | "_cursor" | "_page"))
-        .collect();
-    names.dedup();
-    ctx.note("search-type", format!("{rtype}?{}", names.join(",")));
+    note_names(ctx, "search-type", rtype, pairs);
     let served = served_type(rtype)?;
     let reach = ctx.authorize(served, Permission::Search)?;
     let mut parsed = params::parse(served.def(), pairs, ctx.strict_handling())?;
+    narrow_nested(ctx, &mut parsed.clauses)?;
     // What the token reaches narrows every search, so that a search outside it finds
     // nothing rather than failing.
     parsed
         .clauses
         .extend(params::parse(served.def(), &reach.only, true)?.clauses);
+    parsed.clauses.extend(within.only);
     let hasher = ctx.search_hasher().await?;
     let scope = Scope {
         tenant_id: &ctx.tenant().id,
@@ -105,9 +244,6 @@ async fn search(
         base_url: ctx.base(),
         hasher: &hasher,
     };
-    let store = &ctx.state.store;
-    let path = format!("{}/{rtype}", ctx.base());
-    let mut bundle = Bundle::new("searchset");
     // POSTed parameters stay out of links: those carry the saved search's handle instead.
     let link_params: Vec<(String, String)> =
         match (&saved, ctx.query.iter().find(|(k, _)| k == "_page")) {
@@ -124,15 +260,14 @@ async fn search(
             }
             (None, None) => parsed.applied.clone(),
         };
-    bundle.link.push(Link {
-        relation: "self",
-        url: url_with(&path, &link_params),
-    });
-    let want_total = parsed.total == Total::Accurate || parsed.summary == Some(Summary::Count);
-    if want_total {
-        bundle.total = Some(store.search_count(&compile::count(&scope, &parsed)).await?);
-    }
+    let store = &ctx.state.store;
     if parsed.summary == Some(Summary::Count) {
+        let mut bundle = Bundle::new("searchset");
+        bundle.link.push(Link {
+            relation: "self",
+            url: url_with(&within.path, &link_params),
+        });
+        bundle.total = Some(store.search_count(&compile::count(&scope, &parsed)).await?);
         return Ok(FhirResponse::new(StatusCode::OK, Some(bundle.to_json())));
     }
     let mut matches = store
@@ -140,38 +275,266 @@ async fn search(
         .await?;
     let has_next = matches.len() > parsed.count;
     matches.truncate(parsed.count);
-    if let (true, Some(last)) = (has_next, matches.last()) {
-        let mut next = link_params.clone();
-        next.push(("_cursor".into(), last.seq.to_string()));
+    let total = match parsed.total {
+        Total::None => None,
+        Total::Accurate => Some(store.search_count(&compile::count(&scope, &parsed)).await?),
+        Total::Estimate => Some(
+            store
+                .search_estimate(&compile::estimate(&scope, &parsed))
+                .await?,
+        ),
+        // `_count=0` asks for nothing but the number.
+        Total::Unasked if parsed.count == 0 => {
+            Some(store.search_count(&compile::count(&scope, &parsed)).await?)
+        }
+        Total::Unasked => first_page_total(&parsed, has_next, matches.len()),
+    };
+    let included = include::resolve(ctx, &scope, &parsed, &matches).await?;
+    let page = Page {
+        parsed: &parsed,
+        path: &within.path,
+        link_params,
+        has_next,
+        total,
+    };
+    Ok(page.bundle(ctx, matches, included))
+}
+
+/// Without `_total`, a total is given only where it costs nothing: on a first page that
+/// holds every match.
+fn first_page_total(parsed: &ParsedSearch, has_next: bool, found: usize) -> Option<i64> {
+    let first = parsed.cursor.is_none() && parsed.offset.unwrap_or(0) == 0;
+    (first && !has_next).then_some(found as i64)
+}
+
+/// What a searchset Bundle is made of.
+struct Page<'a> {
+    parsed: &'a ParsedSearch,
+    path: &'a str,
+    link_params: Vec<(String, String)>,
+    has_next: bool,
+    total: Option<i64>,
+}
+
+impl Page<'_> {
+    fn bundle(self, ctx: &Ctx, matches: Vec<Match>, included: include::Included) -> FhirResponse {
+        let mut bundle = Bundle::new("searchset");
+        bundle.total = self.total;
         bundle.link.push(Link {
-            relation: "next",
-            url: url_with(&path, &next),
+            relation: "self",
+            url: url_with(self.path, &self.link_params),
         });
+        if let (true, Some(last)) = (self.has_next, matches.last()) {
+            let mut next = self.link_params.clone();
+            if self.parsed.sort.is_empty() {
+                next.push(("_cursor".into(), last.seq.to_string()));
+            } else {
+                let offset = self.parsed.offset.unwrap_or(0) + self.parsed.count;
+                next.push(("_offset".into(), offset.to_string()));
+            }
+            bundle.link.push(Link {
+                relation: "next",
+                url: url_with(self.path, &next),
+            });
+        }
+        for (m, mode) in matches
+            .into_iter()
+            .map(|m| (m, "match"))
+            .chain(included.resources.into_iter().map(|m| (m, "include")))
+        {
+            bundle.entry.push(self.entry(ctx, m, mode));
+        }
+        if included.truncated {
+            bundle.entry.push(Entry {
+                resource: Some(raw(json!({
+                    "resourceType": "OperationOutcome",
+                    "issue": [{
+                        "severity": "warning",
+                        "code": "too-costly",
+                        "diagnostics": format!(
+                            "more than {} resources were to be included; the rest are left out",
+                            include::MAX_INCLUDED
+                        )
+                    }]
+                })
+                .to_string())),
+                search: Some(json!({"mode": "outcome"})),
+                ..Default::default()
+            });
+        }
+        FhirResponse::new(StatusCode::OK, Some(bundle.to_json()))
     }
-    for m in matches {
-        // One parse gives the entry's id and, for the access log, its patient.
-        let resource: Value = serde_json::from_str(&m.json).unwrap_or_default();
-        ctx.note_patient(crate::audit::patients::patient_of(served, &resource));
-        let id = resource["id"].as_str().unwrap_or_default().to_string();
-        let json = shape(&parsed, m.json);
-        bundle.entry.push(Entry {
-            full_url: Some(format!("{path}/{id}")),
-            resource: Some(raw(json)),
-            search: Some(json!({"mode": "match"})),
+
+    fn entry(&self, ctx: &Ctx, m: Match, mode: &str) -> Entry {
+        let served = ServedType::from_name(&m.resource_type);
+        if let Some(served) = served {
+            ctx.note_patient(crate::audit::patients::patient_of_json(served, &m.json));
+        }
+        Entry {
+            full_url: Some(format!("{}/{}/{}", ctx.base(), m.resource_type, m.id)),
+            resource: Some(raw(shape(self.parsed, &m.resource_type, m.json))),
+            search: Some(json!({"mode": mode})),
             ..Default::default()
-        });
+        }
     }
-    Ok(FhirResponse::new(StatusCode::OK, Some(bundle.to_json())))
+}
+
+/// `GET [base]?_type=…&…`: one search across types. Every filter must be a parameter of
+/// each type searched; includes are not supported at this level.
+pub async fn system(mut ctx: Ctx) -> Rendered {
+    ctx.note("search-system", "");
+    let result = async {
+        ctx.negotiated()?;
+        let pairs = ctx.query.clone();
+        search_system(&ctx, &pairs).await
+    }
+    .await;
+    ctx.render(result)
+}
+
+async fn search_system(ctx: &Ctx, pairs: &[(String, String)]) -> Result<FhirResponse, ApiError> {
+    note_names(ctx, "search-system", "", pairs);
+    ctx.access()?;
+    let named: Option<Vec<String>> = pairs
+        .iter()
+        .filter(|(k, _)| k == "_type")
+        .map(|(_, v)| {
+            v.split(',')
+                .map(|t| t.trim().to_string())
+                .collect::<Vec<_>>()
+        })
+        .reduce(|mut a, b| {
+            a.extend(b);
+            a
+        });
+    let mut types = Vec::new();
+    match &named {
+        Some(names) => {
+            for name in names {
+                let served = served_type(name)?;
+                types.push((served, ctx.authorize(served, Permission::Search)?));
+            }
+        }
+        None => {
+            for served in ServedType::ALL {
+                if let Ok(reach) = ctx.authorize(served, Permission::Search) {
+                    types.push((served, reach));
+                }
+            }
+        }
+    }
+    if types.is_empty() {
+        return Err(ApiError::Forbidden(
+            "the access token grants search on no resource type".into(),
+        ));
+    }
+    let filters: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "_type")
+        .cloned()
+        .collect();
+    for (key, _) in &filters {
+        if key.starts_with("_include") || key.starts_with("_revinclude") {
+            return Err(ApiError::BadRequest {
+                code: "not-supported",
+                message: format!("'{key}' is supported in searches of one type, not across types"),
+                expression: None,
+            });
+        }
+        let name = key.split([':', '.']).next().unwrap_or_default();
+        let on: Vec<&str> = types
+            .iter()
+            .filter(|(s, _)| s.def().search_param(name).is_some())
+            .map(|(s, _)| s.name())
+            .collect();
+        if !on.is_empty() && on.len() < types.len() {
+            return Err(ApiError::bad_request(format!(
+                "'{name}' is a parameter of {} only: name those types in _type, or search them one by one",
+                on.join(", ")
+            )));
+        }
+    }
+    let hasher = ctx.search_hasher().await?;
+    let mut parsed_types = Vec::new();
+    for (served, reach) in &types {
+        let mut parsed = params::parse(served.def(), &filters, ctx.strict_handling())?;
+        narrow_nested(ctx, &mut parsed.clauses)?;
+        parsed
+            .clauses
+            .extend(params::parse(served.def(), &reach.only, true)?.clauses);
+        parsed_types.push((*served, parsed));
+    }
+    let scopes: Vec<(Scope, &[Clause])> = parsed_types
+        .iter()
+        .map(|(served, parsed)| {
+            (
+                Scope {
+                    tenant_id: &ctx.tenant().id,
+                    resource_type: served.name(),
+                    base_url: ctx.base(),
+                    hasher: &hasher,
+                },
+                parsed.clauses.as_slice(),
+            )
+        })
+        .collect();
+    let parsed = &parsed_types[0].1;
+    let mut link_params = parsed.applied.clone();
+    if let Some(names) = &named {
+        link_params.insert(0, ("_type".into(), names.join(",")));
+    }
+    let store = &ctx.state.store;
+    let count = || compile::count_across(&scopes);
+    if parsed.summary == Some(Summary::Count) {
+        let mut bundle = Bundle::new("searchset");
+        bundle.link.push(Link {
+            relation: "self",
+            url: url_with(ctx.base(), &link_params),
+        });
+        bundle.total = Some(store.search_count(&count()).await?);
+        return Ok(FhirResponse::new(StatusCode::OK, Some(bundle.to_json())));
+    }
+    let mut matches = store
+        .search_page(&ctx.tenant().id, &compile::page_across(&scopes, parsed))
+        .await?;
+    let has_next = matches.len() > parsed.count;
+    matches.truncate(parsed.count);
+    let total = match parsed.total {
+        Total::None => None,
+        Total::Accurate | Total::Estimate => Some(store.search_count(&count()).await?),
+        Total::Unasked => first_page_total(parsed, has_next, matches.len()),
+    };
+    let page = Page {
+        parsed,
+        path: ctx.base(),
+        link_params,
+        has_next,
+        total,
+    };
+    Ok(page.bundle(
+        ctx,
+        matches,
+        include::Included {
+            resources: Vec::new(),
+            truncated: false,
+        },
+    ))
 }
 
 type ElementFilter = Box<dyn Fn(&str) -> bool>;
 
 /// Applies `_summary` and `_elements`, marking reduced resources SUBSETTED as the spec asks.
-fn shape(parsed: &ParsedSearch, json: String) -> String {
+fn shape(parsed: &ParsedSearch, resource_type: &str, json: String) -> String {
     let keep: Option<ElementFilter> = match (&parsed.summary, &parsed.elements) {
         (_, Some(elements)) => {
             let elements = elements.clone();
             Some(Box::new(move |k: &str| elements.iter().any(|e| e == k)))
+        }
+        (Some(Summary::True), None) => {
+            let rtype = resource_type.to_string();
+            Some(Box::new(move |k: &str| {
+                helsebro_profiles::summary::is_summary(&rtype, k).unwrap_or(true)
+            }))
         }
         (Some(Summary::Data), None) => Some(Box::new(|k: &str| k != "text")),
         (Some(Summary::Text), None) => Some(Box::new(|k: &str| k == "text")),

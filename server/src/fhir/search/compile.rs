@@ -5,11 +5,15 @@
 use helsebro_mappings::dates::{parse_range, DateRange};
 use helsebro_mappings::index::{normalize_string, split_reference, ParamKind};
 
-use super::params::{split_prefix, split_token, unescape, Clause, Modifier, ParsedSearch};
+use super::params::{
+    split_prefix, split_token, split_unescaped, unescape, Clause, Modifier, Nested, ParsedSearch,
+    SortKey,
+};
 use crate::store::crypto::{is_national_id_system, SearchHasher};
 use crate::store::sql::Sql;
 use helsebro_profiles::identifiers::check_person_number;
 
+#[derive(Clone, Copy)]
 pub struct Scope<'a> {
     pub tenant_id: &'a str,
     pub resource_type: &'a str,
@@ -20,8 +24,42 @@ pub struct Scope<'a> {
 }
 
 /// `FROM … WHERE …` shared by the page and the count.
-fn filter(scope: &Scope, search: &ParsedSearch) -> Sql {
-    let mut sql = Sql::new(" FROM resources r WHERE r.tenant_id = ");
+fn filter(scope: &Scope, clauses: &[Clause]) -> Sql {
+    let mut sql = Sql::new(" FROM resources r WHERE ");
+    sql.append(&conditions(scope, clauses));
+    sql
+}
+
+/// `FROM … WHERE …` over several types at once (system-level search).
+fn filter_across(parts: &[(Scope, &[Clause])]) -> Sql {
+    let mut sql = Sql::new(" FROM resources r WHERE (");
+    for (i, (scope, clauses)) in parts.iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push("(").append(&conditions(scope, clauses)).push(")");
+    }
+    sql.push(")");
+    sql
+}
+
+/// The matches of several types (each with its own clauses) in one page.
+pub fn page_across(parts: &[(Scope, &[Clause])], search: &ParsedSearch) -> Sql {
+    let mut sql = Sql::new("SELECT r.seq, r.json, r.resource_type, r.id");
+    sql.append(&filter_across(parts));
+    order_and_limit(&mut sql, search);
+    sql
+}
+
+pub fn count_across(parts: &[(Scope, &[Clause])]) -> Sql {
+    let mut sql = Sql::new("SELECT COUNT(*)");
+    sql.append(&filter_across(parts));
+    sql
+}
+
+/// The conditions on `resources r` that make a match of `scope`'s type.
+fn conditions(scope: &Scope, clauses: &[Clause]) -> Sql {
+    let mut sql = Sql::new("r.tenant_id = ");
     sql.text(scope.tenant_id)
         .push(" AND r.resource_type = ")
         .text(scope.resource_type)
@@ -30,18 +68,17 @@ fn filter(scope: &Scope, search: &ParsedSearch) -> Sql {
     // range clauses (dates, quantities) other than the driver check each candidate through
     // their `resource_seq` index, since materializing a year of dates for every query is
     // what made searches slow.
-    let driver = search
-        .clauses
+    let driver = clauses
         .iter()
         .enumerate()
-        .filter(|(_, c)| c.modifier.is_none())
+        .filter(|(_, c)| c.modifier.is_none() && c.nested.is_none())
         .min_by_key(|(_, c)| selectivity_rank(c))
         .map(|(i, _)| i);
-    let series = series_driver(scope, search);
+    let series = series_driver(scope, clauses);
     if let Some(series) = &series {
         sql.push(" AND ").append(series);
     }
-    for (i, clause) in search.clauses.iter().enumerate() {
+    for (i, clause) in clauses.iter().enumerate() {
         // Equality and prefix lookups are cheap to collect whole; ranges are not. Under
         // the series driver every clause only confirms its few candidates.
         let is_range = matches!(clause.param.kind, ParamKind::Date | ParamKind::Quantity);
@@ -55,23 +92,19 @@ fn filter(scope: &Scope, search: &ParsedSearch) -> Sql {
 /// An Observation search by one patient, one code and date ranges is driven by
 /// `search_observation_series`, one index range however many observations the patient
 /// and the code have. `None` for any other shape of search.
-fn series_driver(scope: &Scope, search: &ParsedSearch) -> Option<Sql> {
+fn series_driver(scope: &Scope, clauses: &[Clause]) -> Option<Sql> {
     if scope.resource_type != "Observation" {
         return None;
     }
-    let plain = |c: &&Clause| c.modifier.is_none() && c.values.len() == 1;
+    let plain = |c: &&Clause| c.modifier.is_none() && c.nested.is_none() && c.values.len() == 1;
     let single = |name: &str| -> Option<&str> {
-        let mut found = search.clauses.iter().filter(|c| c.param.name == name);
+        let mut found = clauses.iter().filter(|c| c.param.name == name);
         let clause = found.next().filter(plain)?;
         found.next().is_none().then(|| clause.values[0].as_str())
     };
     let patient = series_patient(scope, single("patient")?)?;
     let code = single("code")?;
-    let dates: Vec<&Clause> = search
-        .clauses
-        .iter()
-        .filter(|c| c.param.name == "date")
-        .collect();
+    let dates: Vec<&Clause> = clauses.iter().filter(|c| c.param.name == "date").collect();
     if dates.is_empty() || !dates.iter().all(plain) {
         return None;
     }
@@ -109,6 +142,7 @@ fn series_patient(scope: &Scope, v: &str) -> Option<String> {
 fn selectivity_rank(clause: &Clause) -> u8 {
     match (clause.param.name, clause.param.kind) {
         ("_id", _) => 0,
+        (_, ParamKind::Uri) => 4,
         (_, ParamKind::Reference) => 1,
         // Name prefixes split a population finely; many tokens (gender, status, active)
         // have a handful of values.
@@ -121,26 +155,193 @@ fn selectivity_rank(clause: &Clause) -> u8 {
 }
 
 /// Selects `seq, json` of one page plus one more row, which tells whether a next page exists.
+/// Unsorted searches page by position (`seq`); sorted ones by offset.
 pub fn page(scope: &Scope, search: &ParsedSearch) -> Sql {
-    let mut sql = Sql::new("SELECT r.seq, r.json");
-    sql.append(&filter(scope, search));
-    if let Some(cursor) = search.cursor {
-        sql.push(" AND r.seq > ").int(cursor);
+    let mut sql = Sql::new("SELECT r.seq, r.json, r.resource_type, r.id");
+    sql.append(&filter(scope, &search.clauses));
+    order_and_limit(&mut sql, search);
+    sql
+}
+
+fn order_and_limit(sql: &mut Sql, search: &ParsedSearch) {
+    if search.sort.is_empty() {
+        if let Some(cursor) = search.cursor {
+            sql.push(" AND r.seq > ").int(cursor);
+        }
+        sql.push(" ORDER BY r.seq LIMIT ")
+            .int(search.count as i64 + 1);
+        return;
     }
-    sql.push(" ORDER BY r.seq LIMIT ")
-        .int(search.count as i64 + 1);
+    sql.push(" ORDER BY ");
+    for key in &search.sort {
+        sql.append(&sort_expression(key))
+            .push(if key.descending { " DESC" } else { " ASC" })
+            .push(" NULLS LAST, ");
+    }
+    sql.push("r.seq LIMIT ")
+        .int(search.count as i64 + 1)
+        .push(" OFFSET ")
+        .int(search.offset.unwrap_or(0) as i64);
+}
+
+/// The value a resource sorts by: for several values, the lowest ascending and the
+/// highest descending, as the spec asks.
+fn sort_expression(key: &SortKey) -> Sql {
+    match key.param.name {
+        "_id" => return Sql::new("r.id"),
+        "_lastUpdated" => return Sql::new("r.last_updated"),
+        _ => {}
+    }
+    let (table, column) = match (key.param.kind, key.descending) {
+        (ParamKind::String, _) => ("search_string", "normalized"),
+        (ParamKind::Token | ParamKind::Uri, _) => ("search_token", "code"),
+        (ParamKind::Date, false) => ("search_date", "low"),
+        (ParamKind::Date, true) => ("search_date", "high"),
+        (ParamKind::Reference, _) => ("search_reference", "target_id"),
+        (ParamKind::Quantity | ParamKind::TokenQuantity, _) => ("search_quantity", "value"),
+    };
+    let mut sql = Sql::new(if key.descending {
+        "(SELECT MAX("
+    } else {
+        "(SELECT MIN("
+    });
+    sql.push(column)
+        .push(") FROM ")
+        .push(table)
+        .push(" WHERE resource_seq = r.seq AND param = ")
+        .text(key.param.name)
+        .push(")");
+    sql
+}
+
+/// `SELECT 1 …` of every match, for the planner's estimate of their number.
+pub fn estimate(scope: &Scope, search: &ParsedSearch) -> Sql {
+    let mut sql = Sql::new("SELECT 1");
+    sql.append(&filter(scope, &search.clauses));
     sql
 }
 
 pub fn count(scope: &Scope, search: &ParsedSearch) -> Sql {
     let mut sql = Sql::new("SELECT COUNT(*)");
-    sql.append(&filter(scope, search));
+    sql.append(&filter(scope, &search.clauses));
     sql
+}
+
+/// `SELECT r.id …` or `SELECT r.seq …` of the resources matching `clauses`, for a chain,
+/// a reverse chain or an include.
+fn matching(scope: &Scope, column: &str, clauses: &[Clause]) -> Sql {
+    let mut sql = Sql::new("SELECT r.");
+    sql.push(column).append(&filter(scope, clauses));
+    sql
+}
+
+/// The `(type, id)` of the served resources that the resources at `seqs` (all of
+/// `source_type`) refer to through `param` (every reference parameter when `None`).
+pub fn references_from(
+    scope: &Scope,
+    seqs: &[i64],
+    param: Option<&str>,
+    target: Option<&str>,
+) -> Sql {
+    let mut sql =
+        Sql::new("SELECT DISTINCT target_type, target_id FROM search_reference WHERE tenant_id = ");
+    sql.text(scope.tenant_id)
+        .push(" AND resource_type = ")
+        .text(scope.resource_type)
+        .push(" AND target_type IS NOT NULL AND target_id IS NOT NULL AND resource_seq IN (");
+    for (i, seq) in seqs.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.int(*seq);
+    }
+    sql.push(")");
+    if let Some(param) = param {
+        sql.push(" AND param = ").text(param);
+    }
+    if let Some(target) = target {
+        sql.push(" AND target_type = ").text(target);
+    }
+    sql
+}
+
+/// `{select} FROM search_reference WHERE` the rows of `resource_type`'s `param`.
+fn reference_rows(select: &str, scope: &Scope, resource_type: &str, param: &str) -> Sql {
+    let mut sql = Sql::new(select);
+    sql.push(" FROM search_reference WHERE tenant_id = ")
+        .text(scope.tenant_id)
+        .push(" AND resource_type = ")
+        .text(resource_type)
+        .push(" AND param = ")
+        .text(param);
+    sql
+}
+
+fn nested_condition(scope: &Scope, clause: &Clause, nested: &Nested) -> Sql {
+    match nested {
+        Nested::Chain(targets) => {
+            let mut sql = reference_rows(
+                "r.seq IN (SELECT resource_seq",
+                scope,
+                scope.resource_type,
+                clause.param.name,
+            );
+            sql.push(" AND (");
+            for (i, (def, inner)) in targets.iter().enumerate() {
+                let target = Scope {
+                    resource_type: def.type_name,
+                    ..*scope
+                };
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("(target_type = ")
+                    .text(def.type_name)
+                    .push(" AND target_id IN (")
+                    .append(&matching(&target, "id", inner))
+                    .push("))");
+            }
+            sql.push("))");
+            sql
+        }
+        Nested::Has { source, inner } => {
+            let from = Scope {
+                resource_type: source.type_name,
+                ..*scope
+            };
+            let mut sql = reference_rows(
+                "r.id IN (SELECT target_id",
+                scope,
+                source.type_name,
+                clause.param.name,
+            );
+            sql.push(" AND target_type = ")
+                .text(scope.resource_type)
+                .push(" AND resource_seq IN (")
+                .append(&matching(&from, "seq", inner))
+                .push("))");
+            sql
+        }
+        Nested::AnyOf(clauses) => {
+            let mut sql = Sql::new("(");
+            for (i, c) in clauses.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" OR ");
+                }
+                sql.append(&condition(scope, c, false));
+            }
+            sql.push(")");
+            sql
+        }
+    }
 }
 
 /// `correlated`: test each candidate row (`EXISTS … resource_seq = r.seq`) instead of
 /// collecting every matching row (`r.seq IN …`).
 fn condition(scope: &Scope, clause: &Clause, correlated: bool) -> Sql {
+    if let Some(nested) = &clause.nested {
+        return nested_condition(scope, clause, nested);
+    }
     match clause.param.name {
         "_id" => return id_condition(clause),
         "_lastUpdated" => {
@@ -150,13 +351,17 @@ fn condition(scope: &Scope, clause: &Clause, correlated: bool) -> Sql {
         }
         _ => {}
     }
-    let table = match clause.param.kind {
-        ParamKind::Token => "search_token",
-        ParamKind::String => "search_string",
-        ParamKind::Date => "search_date",
-        ParamKind::Reference => "search_reference",
-        ParamKind::Quantity => "search_quantity",
-        ParamKind::TokenQuantity => "search_token_quantity",
+    let table = match (clause.param.kind, clause.modifier) {
+        // Texts and displays of codes are indexed as strings under the token's name, the
+        // identifiers of logical references as tokens under the reference's.
+        (ParamKind::Token, Some(Modifier::Text)) => "search_string",
+        (ParamKind::Reference, Some(Modifier::Identifier)) => "search_token",
+        (ParamKind::Token | ParamKind::Uri, _) => "search_token",
+        (ParamKind::String, _) => "search_string",
+        (ParamKind::Date, _) => "search_date",
+        (ParamKind::Reference, _) => "search_reference",
+        (ParamKind::Quantity, _) => "search_quantity",
+        (ParamKind::TokenQuantity, _) => "search_token_quantity",
     };
     let index_rows = |predicate: Option<Sql>| {
         let mut sql = if correlated {
@@ -198,8 +403,24 @@ fn condition(scope: &Scope, clause: &Clause, correlated: bool) -> Sql {
             }))));
             sql
         }
+        Some(Modifier::Text) => {
+            index_rows(Some(alternatives(clause, |v| string_predicate(None, v))))
+        }
+        Some(Modifier::OfType) => index_rows(Some(alternatives(clause, |v| {
+            of_type_predicate(scope.hasher, v)
+        }))),
+        Some(Modifier::Identifier) => index_rows(Some(alternatives(clause, |v| {
+            token_predicate(scope.hasher, v)
+        }))),
+        Some(Modifier::Above) => index_rows(Some(alternatives(clause, uri_above_predicate))),
+        Some(Modifier::Below) => index_rows(Some(alternatives(clause, uri_below_predicate))),
         _ => {
             let predicate = match clause.param.kind {
+                ParamKind::Uri => alternatives(clause, |v| {
+                    let mut sql = Sql::new("code = ");
+                    sql.text(unescape(v));
+                    sql
+                }),
                 ParamKind::Token => alternatives(clause, |v| token_predicate(scope.hasher, v)),
                 ParamKind::String => alternatives(clause, |v| string_predicate(clause.modifier, v)),
                 ParamKind::Date => alternatives(clause, |v| date_condition("low", "high", v)),
@@ -291,8 +512,66 @@ fn plain_token_predicate(v: &str) -> Sql {
     sql
 }
 
+/// `type-system|type-code|value` of `identifier:of-type`: rows whose system is the type.
+fn of_type_predicate(hasher: &SearchHasher, v: &str) -> Sql {
+    let parts: Vec<String> = split_unescaped(v, '|')
+        .iter()
+        .map(|p| unescape(p))
+        .collect();
+    let [system, code, value] = parts.as_slice() else {
+        unreachable!("of-type values are validated while parsing")
+    };
+    let mut sql = Sql::new("system = ");
+    sql.text(format!("{system}|{code}"))
+        .push(" AND (code = ")
+        .text(value.clone());
+    if check_person_number(value, true).is_ok() {
+        sql.push(" OR code = ").text(hasher.hash(value));
+    }
+    sql.push(")");
+    sql
+}
+
+/// `:below`: the URL itself or one under it (`…/StructureDefinition/` finds every profile).
+fn uri_below_predicate(v: &str) -> Sql {
+    let v = unescape(v);
+    let base = v.trim_end_matches('/');
+    let mut sql = Sql::new("code = ");
+    sql.text(base)
+        .push(" OR code LIKE ")
+        .text(format!("{}/%", like_escape(base)))
+        .push(" ESCAPE '\\'");
+    sql
+}
+
+/// `:above`: the URL itself or one of its parents, cut at each `/` after the authority.
+fn uri_above_predicate(v: &str) -> Sql {
+    let v = unescape(v);
+    let authority_end = v.find("://").map_or(0, |i| i + 3);
+    let mut candidates = vec![v.trim_end_matches('/').to_string()];
+    for (i, c) in v.char_indices().skip_while(|(i, _)| *i < authority_end) {
+        if c == '/' && i > authority_end {
+            candidates.push(v[..i].to_string());
+        }
+    }
+    let mut sql = Sql::new("code IN (");
+    for (i, c) in candidates.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.text(c);
+    }
+    sql.push(")");
+    sql
+}
+
 /// `123`, `Patient/123`, or this server's absolute URL for it; other URLs match as written.
 fn reference_predicate(scope: &Scope, clause: &Clause, v: &str) -> Sql {
+    if let (Some(Modifier::Type(t)), false) = (clause.modifier, v.contains('/')) {
+        let mut sql = Sql::new("target_id = ");
+        sql.text(unescape(v)).push(" AND target_type = ").text(t);
+        return sql;
+    }
     let v = unescape(v);
     let local = v
         .strip_prefix(scope.base_url)

@@ -1,2 +1,3 @@
 pub mod compile;
+pub mod include;
 pub mod params;

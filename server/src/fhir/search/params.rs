@@ -1,6 +1,6 @@
 //! Parsing of FHIR search parameters into clauses the compiler turns into SQL.
 
-use helsebro_conformance::registry::ResourceDef;
+use helsebro_conformance::registry::{self, ResourceDef};
 use helsebro_mappings::index::{ParamKind, SearchParamDef};
 
 use crate::fhir::error::ApiError;
@@ -14,6 +14,18 @@ pub enum Modifier {
     Contains,
     Missing,
     Not,
+    /// Token: the text or display of the CodeableConcept or Coding.
+    Text,
+    /// Identifier token: `type-system|type-code|value`.
+    OfType,
+    /// Reference: the logical `Reference.identifier`.
+    Identifier,
+    /// Uri: this URL or one of its parents.
+    Above,
+    /// Uri: this URL or one below it.
+    Below,
+    /// Reference: the target's type (`subject:Patient=123`).
+    Type(&'static str),
 }
 
 #[derive(Debug, Clone)]
@@ -22,10 +34,62 @@ pub struct Clause {
     pub modifier: Option<Modifier>,
     /// Alternatives (comma-separated in the request): any may match.
     pub values: Vec<String>,
+    /// A chain, reverse chain or a choice of clauses, matched instead of `values`.
+    pub nested: Option<Nested>,
+}
+
+/// Clauses over other resources. Each inner list is ANDed, like the top level.
+#[derive(Debug, Clone)]
+pub enum Nested {
+    /// `param.rest`: the reference's target, of one of these types, matches the clauses.
+    Chain(Vec<(&'static ResourceDef, Vec<Clause>)>),
+    /// `_has:Type:param:rest`: a `Type` resource matching the clauses refers to this one
+    /// through `param` (the clause's own `param`, a parameter of `Type`).
+    Has {
+        source: &'static ResourceDef,
+        inner: Vec<Clause>,
+    },
+    /// Any of these clauses (a compartment: the subject or the performer).
+    AnyOf(Vec<Clause>),
+}
+
+impl Clause {
+    /// A clause of plain values, as the registry's parameter takes them.
+    pub fn plain(param: &'static SearchParamDef, values: Vec<String>) -> Clause {
+        Clause {
+            param,
+            modifier: None,
+            values,
+            nested: None,
+        }
+    }
+
+    /// The resource types this clause reads besides the searched one, for authorization.
+    pub fn nested_types(&self) -> Vec<&'static ResourceDef> {
+        let mut out = Vec::new();
+        match &self.nested {
+            Some(Nested::Chain(targets)) => {
+                for (def, inner) in targets {
+                    out.push(*def);
+                    out.extend(inner.iter().flat_map(Clause::nested_types));
+                }
+            }
+            Some(Nested::Has { source, inner }) => {
+                out.push(*source);
+                out.extend(inner.iter().flat_map(Clause::nested_types));
+            }
+            Some(Nested::AnyOf(clauses)) => {
+                out.extend(clauses.iter().flat_map(Clause::nested_types))
+            }
+            None => {}
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Summary {
+    True,
     Count,
     Data,
     Text,
@@ -34,8 +98,31 @@ pub enum Summary {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Total {
+    /// Not asked: given only where it costs nothing (a first page that holds every match).
+    Unasked,
     None,
+    Estimate,
     Accurate,
+}
+
+/// A `_sort` key: a parameter of the searched type, ascending unless `descending`.
+#[derive(Debug, Clone, Copy)]
+pub struct SortKey {
+    pub param: &'static SearchParamDef,
+    pub descending: bool,
+}
+
+/// `_include` (forward, the references of `source` through `param`) or `_revinclude`
+/// (the `source` resources whose `param` refers to a result).
+#[derive(Debug, Clone)]
+pub struct Include {
+    pub reverse: bool,
+    pub iterate: bool,
+    pub source: &'static ResourceDef,
+    /// `None`: every reference parameter (`Type:*`).
+    pub param: Option<&'static SearchParamDef>,
+    /// Only targets of this type (`Observation:subject:Patient`).
+    pub target: Option<&'static str>,
 }
 
 #[derive(Debug, Clone)]
@@ -43,11 +130,36 @@ pub struct ParsedSearch {
     pub clauses: Vec<Clause>,
     pub count: usize,
     pub cursor: Option<i64>,
+    /// Position in a sorted result (`_sort` pages by offset: its keys may be personal
+    /// data, which a keyset cursor would put in the URL).
+    pub offset: Option<usize>,
+    pub sort: Vec<SortKey>,
     pub summary: Option<Summary>,
     pub elements: Option<Vec<String>>,
     pub total: Total,
+    pub includes: Vec<Include>,
+    /// `_include=*`: every reference of every result.
+    pub include_all: bool,
     /// The parameters that took effect, for the `self` and paging links.
     pub applied: Vec<(String, String)>,
+}
+
+impl ParsedSearch {
+    pub fn new(clauses: Vec<Clause>) -> ParsedSearch {
+        ParsedSearch {
+            clauses,
+            count: DEFAULT_COUNT,
+            cursor: None,
+            offset: None,
+            sort: Vec::new(),
+            summary: None,
+            elements: None,
+            total: Total::Unasked,
+            includes: Vec::new(),
+            include_all: false,
+            applied: Vec::new(),
+        }
+    }
 }
 
 /// Parameters that shape the result instead of filtering it, or that the server ignores
@@ -55,73 +167,291 @@ pub struct ParsedSearch {
 const RESULT_PARAMS: &[&str] = &[
     "_count",
     "_cursor",
+    "_offset",
     "_page",
+    "_sort",
     "_summary",
     "_elements",
     "_total",
+    "_contained",
+    "_containedType",
     "_format",
     "_pretty",
 ];
+
+/// How deep chains and reverse chains may nest (`patient.general-practitioner.name` is 2).
+const MAX_DEPTH: usize = 3;
 
 pub fn parse(
     def: &'static ResourceDef,
     pairs: &[(String, String)],
     strict: bool,
 ) -> Result<ParsedSearch, ApiError> {
-    let mut out = ParsedSearch {
-        clauses: Vec::new(),
-        count: DEFAULT_COUNT,
-        cursor: None,
-        summary: None,
-        elements: None,
-        total: Total::Accurate,
-        applied: Vec::new(),
-    };
+    let mut out = ParsedSearch::new(Vec::new());
     for (key, value) in pairs {
         let key = key.as_str();
         if RESULT_PARAMS.contains(&key) {
-            parse_result_param(&mut out, key, value)?;
-            if !matches!(key, "_cursor" | "_page" | "_format" | "_pretty") {
+            parse_result_param(def, &mut out, key, value)?;
+            if !matches!(key, "_cursor" | "_offset" | "_page" | "_format" | "_pretty") {
                 out.applied.push((key.to_string(), value.clone()));
             }
             continue;
         }
-        let (name, modifier) = match key.split_once(':') {
-            Some((n, m)) => (n, Some(m)),
-            None => (key, None),
-        };
-        let Some(param) = def.search_param(name) else {
-            if strict {
-                return Err(ApiError::BadRequest {
-                    code: "not-supported",
-                    message: format!(
-                        "'{key}' is not a search parameter of {} on this server",
-                        def.type_name
-                    ),
-                    expression: None,
-                });
-            }
+        if let Some(kind) = key.strip_prefix("_include").or_else(|| {
+            key.strip_prefix("_revinclude")
+                .map(|rest| if rest.is_empty() { "rev" } else { rest })
+        }) {
+            let reverse = key.starts_with("_revinclude");
+            let iterate = match kind {
+                "" | "rev" => false,
+                ":iterate" | ":recurse" => true,
+                _ => return Err(not_supported(format!("'{key}' is not a form of _include"))),
+            };
+            parse_include(def, &mut out, value, reverse, iterate)?;
+            out.applied.push((key.to_string(), value.clone()));
             continue;
-        };
-        let modifier = modifier.map(|m| parse_modifier(param, m)).transpose()?;
-        let values = split_unescaped(value, ',');
-        if values.iter().any(String::is_empty) {
-            return Err(ApiError::bad_request(format!("'{key}' has an empty value")));
         }
-        for v in &values {
-            validate_value(param, modifier, v)?;
+        if let Some(clause) = parse_clause(def, key, value, strict, 0)? {
+            out.clauses.push(clause);
+            out.applied.push((key.to_string(), value.clone()));
         }
-        out.clauses.push(Clause {
-            param,
-            modifier,
-            values,
-        });
-        out.applied.push((key.to_string(), value.clone()));
     }
     Ok(out)
 }
 
-fn parse_result_param(out: &mut ParsedSearch, key: &str, value: &str) -> Result<(), ApiError> {
+fn not_supported(message: String) -> ApiError {
+    ApiError::BadRequest {
+        code: "not-supported",
+        message,
+        expression: None,
+    }
+}
+
+/// One filter `key=value` on `def`; `None` when the parameter is unknown and ignored.
+fn parse_clause(
+    def: &'static ResourceDef,
+    key: &str,
+    value: &str,
+    strict: bool,
+    depth: usize,
+) -> Result<Option<Clause>, ApiError> {
+    if depth > MAX_DEPTH {
+        return Err(not_supported(format!(
+            "'{key}' nests chains deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    if let Some(rest) = key.strip_prefix("_has:") {
+        return parse_has(def, key, rest, value, strict, depth).map(Some);
+    }
+    let (head, chain) = match key.split_once('.') {
+        Some((h, rest)) => (h, Some(rest)),
+        None => (key, None),
+    };
+    let (name, modifier) = match head.split_once(':') {
+        Some((n, m)) => (n, Some(m)),
+        None => (head, None),
+    };
+    let Some(param) = def.search_param(name) else {
+        if strict || chain.is_some() {
+            return Err(not_supported(format!(
+                "'{name}' is not a search parameter of {} on this server",
+                def.type_name
+            )));
+        }
+        return Ok(None);
+    };
+    let modifier = modifier.map(|m| parse_modifier(param, m)).transpose()?;
+    if let Some(rest) = chain {
+        return parse_chain(def, param, modifier, rest, value, depth).map(Some);
+    }
+    let values = split_unescaped(value, ',');
+    if values.iter().any(String::is_empty) {
+        return Err(ApiError::bad_request(format!("'{key}' has an empty value")));
+    }
+    for v in &values {
+        validate_value(param, modifier, v)?;
+    }
+    Ok(Some(Clause {
+        param,
+        modifier,
+        values,
+        nested: None,
+    }))
+}
+
+/// `subject:Patient.name=x`, `patient.general-practitioner.name=x`: the reference's
+/// targets of each possible type that has the chained parameter.
+fn parse_chain(
+    def: &'static ResourceDef,
+    param: &'static SearchParamDef,
+    modifier: Option<Modifier>,
+    rest: &str,
+    value: &str,
+    depth: usize,
+) -> Result<Clause, ApiError> {
+    if param.kind != ParamKind::Reference {
+        return Err(not_supported(format!(
+            "'{}' is a {} parameter of {}: only references can be chained",
+            param.name,
+            param.kind.code(),
+            def.type_name
+        )));
+    }
+    let types: Vec<&'static ResourceDef> = match modifier {
+        Some(Modifier::Type(t)) => registry::find(t).into_iter().collect(),
+        None => registry::SERVED
+            .iter()
+            .filter(|d| param.targets.is_empty() || param.targets.contains(&d.type_name))
+            .collect(),
+        Some(_) => {
+            return Err(not_supported(format!(
+                "a chain on '{}' takes only a type modifier",
+                param.name
+            )))
+        }
+    };
+    let chained = rest
+        .split(['.', ':'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    let mut targets = Vec::new();
+    for target in types {
+        let known = chained.starts_with("_has") || target.search_param(&chained).is_some();
+        if !known {
+            continue;
+        }
+        if let Some(clause) = parse_clause(target, rest, value, true, depth + 1)? {
+            targets.push((target, vec![clause]));
+        }
+    }
+    if targets.is_empty() {
+        return Err(not_supported(format!(
+            "no resource type '{}' of {} refers to has the parameter '{chained}'",
+            param.name, def.type_name
+        )));
+    }
+    Ok(Clause {
+        param,
+        modifier: None,
+        values: Vec::new(),
+        nested: Some(Nested::Chain(targets)),
+    })
+}
+
+/// `_has:Observation:patient:code=x` on Patient; the rest may be another `_has`.
+fn parse_has(
+    def: &'static ResourceDef,
+    key: &str,
+    rest: &str,
+    value: &str,
+    strict: bool,
+    depth: usize,
+) -> Result<Clause, ApiError> {
+    let mut parts = rest.splitn(3, ':');
+    let (Some(source), Some(via), Some(inner_key)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ApiError::bad_request(format!(
+            "'{key}' is not of the form _has:Type:reference-parameter:parameter"
+        )));
+    };
+    let source = registry::find(source)
+        .ok_or_else(|| not_supported(format!("'{key}': {source} is not served by this server")))?;
+    let param = source
+        .search_param(via)
+        .filter(|p| p.kind == ParamKind::Reference)
+        .filter(|p| p.targets.is_empty() || p.targets.contains(&def.type_name))
+        .ok_or_else(|| {
+            not_supported(format!(
+                "'{key}': '{via}' is not a reference parameter of {} that can refer to {}",
+                source.type_name, def.type_name
+            ))
+        })?;
+    let inner = parse_clause(source, inner_key, value, strict, depth + 1)?.ok_or_else(|| {
+        not_supported(format!(
+            "'{key}': '{inner_key}' is not a search parameter of {}",
+            source.type_name
+        ))
+    })?;
+    Ok(Clause {
+        param,
+        modifier: None,
+        values: Vec::new(),
+        nested: Some(Nested::Has {
+            source,
+            inner: vec![inner],
+        }),
+    })
+}
+
+/// `Type:param`, `Type:param:TargetType`, `Type:*` or `*`.
+fn parse_include(
+    def: &'static ResourceDef,
+    out: &mut ParsedSearch,
+    value: &str,
+    reverse: bool,
+    iterate: bool,
+) -> Result<(), ApiError> {
+    let what = if reverse { "_revinclude" } else { "_include" };
+    if value == "*" {
+        if reverse {
+            return Err(not_supported("_revinclude=* is not supported".into()));
+        }
+        out.include_all = true;
+        return Ok(());
+    }
+    let mut parts = value.splitn(3, ':');
+    let (Some(source), Some(name)) = (parts.next(), parts.next()) else {
+        return Err(ApiError::bad_request(format!(
+            "{what}='{value}' is not of the form Type:parameter[:TargetType]"
+        )));
+    };
+    let source = registry::find(source)
+        .ok_or_else(|| not_supported(format!("{what}: {source} is not served by this server")))?;
+    if !reverse && !iterate && source.type_name != def.type_name {
+        return Err(ApiError::bad_request(format!(
+            "_include={value} names {}, not the searched type {} (use _include:iterate)",
+            source.type_name, def.type_name
+        )));
+    }
+    let param = match name {
+        "*" => None,
+        n => Some(
+            source
+                .search_param(n)
+                .filter(|p| p.kind == ParamKind::Reference)
+                .ok_or_else(|| {
+                    not_supported(format!(
+                        "{what}: '{n}' is not a reference parameter of {}",
+                        source.type_name
+                    ))
+                })?,
+        ),
+    };
+    let target = match parts.next() {
+        Some(t) => Some(
+            registry::find(t)
+                .map(|d| d.type_name)
+                .ok_or_else(|| not_supported(format!("{what}: {t} is not served")))?,
+        ),
+        None => None,
+    };
+    out.includes.push(Include {
+        reverse,
+        iterate,
+        source,
+        param,
+        target,
+    });
+    Ok(())
+}
+
+fn parse_result_param(
+    def: &'static ResourceDef,
+    out: &mut ParsedSearch,
+    key: &str,
+    value: &str,
+) -> Result<(), ApiError> {
     match key {
         "_count" => {
             let n: usize = value
@@ -136,20 +466,42 @@ fn parse_result_param(out: &mut ParsedSearch, key: &str, value: &str) -> Result<
                     .map_err(|_| ApiError::bad_request("_cursor is not a valid paging position"))?,
             )
         }
+        "_offset" => {
+            out.offset = Some(
+                value
+                    .parse()
+                    .map_err(|_| ApiError::bad_request("_offset is not a valid paging position"))?,
+            )
+        }
+        "_sort" => {
+            for key in value.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+                let (name, descending) = match key.strip_prefix('-') {
+                    Some(n) => (n, true),
+                    None => (key, false),
+                };
+                let param = def
+                    .search_param(name)
+                    .filter(|p| p.kind != ParamKind::TokenQuantity)
+                    .ok_or_else(|| {
+                        not_supported(format!(
+                            "_sort: '{name}' is not a sortable search parameter of {}",
+                            def.type_name
+                        ))
+                    })?;
+                out.sort.push(SortKey { param, descending });
+            }
+        }
         "_summary" => {
             out.summary = Some(match value {
+                "true" => Summary::True,
                 "count" => Summary::Count,
                 "data" => Summary::Data,
                 "text" => Summary::Text,
                 "false" => Summary::False,
                 other => {
-                    return Err(ApiError::BadRequest {
-                        code: "not-supported",
-                        message: format!(
-                            "_summary={other} is not supported (count, data, text, false are)"
-                        ),
-                        expression: None,
-                    })
+                    return Err(not_supported(format!(
+                        "_summary={other} is not one of true, count, data, text, false"
+                    )))
                 }
             })
         }
@@ -165,13 +517,21 @@ fn parse_result_param(out: &mut ParsedSearch, key: &str, value: &str) -> Result<
         "_total" => {
             out.total = match value {
                 "none" => Total::None,
-                "accurate" | "estimate" => Total::Accurate,
+                "estimate" => Total::Estimate,
+                "accurate" => Total::Accurate,
                 other => {
                     return Err(ApiError::bad_request(format!(
                         "_total '{other}' is not none, estimate or accurate"
                     )))
                 }
             }
+        }
+        // Contained resources are part of their container and are not searched apart
+        // from it: asking to search them is refused rather than answered wrongly.
+        "_contained" if value != "false" => {
+            return Err(not_supported(format!(
+                "_contained={value}: contained resources are searched only as part of their container (_contained=false)"
+            )));
         }
         _ => {}
     }
@@ -184,29 +544,47 @@ fn parse_modifier(param: &SearchParamDef, m: &str) -> Result<Modifier, ApiError>
         "contains" => Modifier::Contains,
         "missing" => Modifier::Missing,
         "not" => Modifier::Not,
+        "text" => Modifier::Text,
+        "of-type" => Modifier::OfType,
+        "identifier" => Modifier::Identifier,
+        "above" => Modifier::Above,
+        "below" => Modifier::Below,
+        t if param.kind == ParamKind::Reference => {
+            let target = registry::find(t).map(|d| d.type_name).ok_or_else(|| {
+                not_supported(format!(
+                    "':{t}' on '{}' is neither a modifier nor a type served here",
+                    param.name
+                ))
+            })?;
+            if !param.targets.is_empty() && !param.targets.contains(&target) {
+                return Err(ApiError::bad_request(format!(
+                    "'{}' cannot refer to {target}",
+                    param.name
+                )));
+            }
+            Modifier::Type(target)
+        }
         _ => {
-            return Err(ApiError::BadRequest {
-                code: "not-supported",
-                message: format!("the modifier ':{m}' is not supported on '{}'", param.name),
-                expression: None,
-            })
+            return Err(not_supported(format!(
+                "the modifier ':{m}' is not supported on '{}'",
+                param.name
+            )))
         }
     };
     let fits = match modifier {
         Modifier::Exact | Modifier::Contains => param.kind == ParamKind::String,
-        Modifier::Not => param.kind == ParamKind::Token,
-        Modifier::Missing => !param.name.starts_with('_'),
+        Modifier::Not | Modifier::Text => param.kind == ParamKind::Token,
+        Modifier::OfType => param.kind == ParamKind::Token && param.name == "identifier",
+        Modifier::Identifier | Modifier::Type(_) => param.kind == ParamKind::Reference,
+        Modifier::Above | Modifier::Below => param.kind == ParamKind::Uri,
+        Modifier::Missing => !param.name.starts_with('_') || !param.paths.is_empty(),
     };
     if !fits {
-        return Err(ApiError::BadRequest {
-            code: "not-supported",
-            message: format!(
-                "the modifier ':{m}' does not apply to the {} parameter '{}'",
-                param.kind.code(),
-                param.name
-            ),
-            expression: None,
-        });
+        return Err(not_supported(format!(
+            "the modifier ':{m}' does not apply to the {} parameter '{}'",
+            param.kind.code(),
+            param.name
+        )));
     }
     Ok(modifier)
 }
@@ -223,6 +601,12 @@ fn validate_value(
             )));
         }
         return Ok(());
+    }
+    if modifier == Some(Modifier::OfType) && split_unescaped(v, '|').len() != 3 {
+        return Err(ApiError::bad_request(format!(
+            "'{}:of-type' takes type-system|type-code|value, not '{v}'",
+            param.name
+        )));
     }
     let number_ok = |q: &str| {
         let number = q.split('|').next().unwrap_or_default();
