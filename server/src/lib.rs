@@ -17,6 +17,7 @@ pub mod fhir;
 pub mod import;
 pub mod jft;
 pub mod master_key;
+pub mod reindex;
 pub mod retention;
 pub mod served;
 pub mod store;

@@ -184,6 +184,12 @@ enum Command {
         #[command(subcommand)]
         command: cli_conformance::ConformanceCommand,
     },
+    /// Rebuild the search index of every current resource from its stored JSON (after an
+    /// upgrade adds search parameters or index rows).
+    Reindex {
+        #[command(flatten)]
+        db: Database,
+    },
     /// Apply database migrations and exit.
     Migrate {
         #[arg(long, env = "HELSEBRO_DATABASE_URL")]
@@ -534,6 +540,11 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let removed =
                 helsebro::retention::apply(&state.store, helsebro::store::now_micros()).await?;
             println!("{removed} access-log rows and delivery records past retention removed");
+        }
+        Command::Reindex { db } => {
+            let state = open_state(db.url).await?;
+            let done = helsebro::reindex::reindex(&state.store, |_| {}).await?;
+            println!("{done} resources reindexed");
         }
         Command::Keys {
             command: KeysCommand::Rotate { db, tenant },

@@ -241,7 +241,19 @@ impl WriteTx {
             .iter()
             .map(|v| seqs[&(v.resource_type.to_string(), v.id.to_string())])
             .collect();
-        self.replace_index(versions, &seqs).await?;
+        let rows: Vec<IndexRows> = versions
+            .iter()
+            .zip(&seqs)
+            .map(|(v, seq)| IndexRows {
+                seq: *seq,
+                tenant_id: v.tenant_id,
+                resource_type: v.resource_type,
+                index: v.index,
+                // A first version has no index rows yet: six round trips saved on every create.
+                replace: v.version > 1,
+            })
+            .collect();
+        self.replace_index(&rows).await?;
         Ok(seqs)
     }
 
@@ -249,18 +261,9 @@ impl WriteTx {
         Ok(self.save_versions(std::slice::from_ref(v)).await?[0])
     }
 
-    async fn replace_index(
-        &mut self,
-        versions: &[NewVersion<'_>],
-        seqs: &[i64],
-    ) -> Result<(), StoreError> {
-        // A first version has no index rows yet: six round trips saved on every create.
-        let replaced: Vec<i64> = versions
-            .iter()
-            .zip(seqs)
-            .filter(|(v, _)| v.version > 1)
-            .map(|(_, seq)| *seq)
-            .collect();
+    /// Writes the index rows of resources, first removing their old rows where `replace`.
+    pub async fn replace_index(&mut self, rows: &[IndexRows<'_>]) -> Result<(), StoreError> {
+        let replaced: Vec<i64> = rows.iter().filter(|r| r.replace).map(|r| r.seq).collect();
         for chunk in replaced.chunks(ROWS_PER_STATEMENT) {
             for table in INDEX_TABLES {
                 let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE resource_seq IN ("));
@@ -294,7 +297,8 @@ impl WriteTx {
         let mut token_quantities = Insert::new(
             "search_token_quantity (resource_seq, tenant_id, resource_type, param, system, code, value, unit_system, unit_code, unit)",
         );
-        for (v, seq) in versions.iter().zip(seqs) {
+        for v in rows {
+            let seq = &v.seq;
             // National identity numbers are indexed by keyed hash, never as written.
             let hasher = self.store.search_hasher(v.tenant_id).await?;
             for entry in v.index {
@@ -367,11 +371,11 @@ impl WriteTx {
         let mut series = Insert::new(
             "search_observation_series (resource_seq, tenant_id, patient_id, system, code, low, high)",
         );
-        for (v, seq) in versions.iter().zip(seqs) {
+        for v in rows {
             if v.resource_type == "Observation" {
                 for row in observation_series(v.index) {
                     series.row(
-                        [Arg::Int(*seq), Arg::Text(v.tenant_id.to_string())]
+                        [Arg::Int(v.seq), Arg::Text(v.tenant_id.to_string())]
                             .into_iter()
                             .chain(row),
                     );
@@ -380,7 +384,7 @@ impl WriteTx {
         }
         // A single resource's index statements repeat in shape and are worth preparing once;
         // a batch's are one-off.
-        let persistent = versions.len() == 1;
+        let persistent = rows.len() == 1;
         for insert in [
             tokens,
             strings,
@@ -418,6 +422,16 @@ pub const INDEX_TABLES: [&str; 7] = [
 
 /// An Observation's (patient, code, effective range) rows, from its index entries: every
 /// Patient subject × every coding of `code` × every `date` range.
+/// The index rows of one stored resource (its `resources.seq`).
+pub struct IndexRows<'a> {
+    pub seq: i64,
+    pub tenant_id: &'a str,
+    pub resource_type: &'a str,
+    pub index: &'a [IndexEntry],
+    /// Remove the rows it has first (an update, a reindex).
+    pub replace: bool,
+}
+
 fn observation_series(index: &[IndexEntry]) -> Vec<[Arg; 5]> {
     let of = |param: &'static str| index.iter().filter(move |e| e.param == param);
     let patients: Vec<&String> = of("patient")

@@ -262,6 +262,7 @@ on_both_backends!(
     compartments_confine_a_search,
     system_search_spans_types,
     history_at_gives_the_versions_current_then,
+    reindex_rebuilds_index_rows_written_before_an_upgrade,
 );
 
 async fn chains_follow_references_one_and_two_levels(s: TestServer) {
@@ -1027,4 +1028,51 @@ async fn history_at_gives_the_versions_current_then(s: TestServer) {
         .await
         .expect("request");
     json_with_status(r, 400).await;
+}
+
+/// An upgrade that adds index rows (here: `:text` displays and `_profile`) leaves resources
+/// written before it without them until `helsebro reindex` rebuilds them.
+async fn reindex_rebuilds_index_rows_written_before_an_upgrade(s: TestServer) {
+    let w = World::load(&s).await;
+    let heart_rates = obs(&[&w.hr_hansen_60, &w.hr_hansen_72, &w.hr_olsen]);
+    let by_text = [("code:text", "puls")];
+    let by_profile = [("_profile", NO_BASIS_PATIENT)];
+    let patients = matches(&s, "Patient", &by_profile).await;
+    assert_eq!(patients.len(), 3);
+    let before_code = matches(&s, "Observation", &[("code", "8867-4")]).await;
+    // What an older version wrote: no string rows for tokens, no meta rows.
+    for sql in [
+        "DELETE FROM search_string WHERE param = 'code'",
+        "DELETE FROM search_token WHERE param = '_profile'",
+    ] {
+        sqlx::query(sql)
+            .execute(s.state.store.pool())
+            .await
+            .expect("delete index rows");
+    }
+    expect(&s, "Observation", &by_text, set(&[])).await;
+    expect(&s, "Patient", &by_profile, set(&[])).await;
+    let mut reported = 0;
+    let done = helsebro::reindex::reindex(&s.state.store, |n| reported = n)
+        .await
+        .expect("reindex");
+    assert_eq!(done, 3 + 5 + 1 + 2 + 1, "every current resource");
+    assert_eq!(reported, done);
+    expect(&s, "Observation", &by_text, heart_rates).await;
+    expect(&s, "Patient", &by_profile, patients).await;
+    expect(&s, "Observation", &[("code", "8867-4")], before_code).await;
+    // Rebuilding twice changes nothing: no row is doubled.
+    let rows = || async {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM search_string")
+            .fetch_one(s.state.store.pool())
+            .await
+            .expect("count");
+        n
+    };
+    let once = rows().await;
+    assert!(once > 0);
+    helsebro::reindex::reindex(&s.state.store, |_| {})
+        .await
+        .expect("reindex again");
+    assert_eq!(rows().await, once);
 }
