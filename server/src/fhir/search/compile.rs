@@ -138,6 +138,14 @@ pub fn count(scope: &Scope, search: &ParsedSearch) -> Sql {
     sql
 }
 
+/// `SELECT r.seq` of every match, for callers that combine searches (a bulk export ORs
+/// the `_typeFilter`s of a type as `r.seq IN (…) OR r.seq IN (…)`).
+pub fn matching(scope: &Scope, search: &ParsedSearch) -> Sql {
+    let mut sql = Sql::new("SELECT r.seq");
+    sql.append(&filter(scope, search));
+    sql
+}
+
 /// `correlated`: test each candidate row (`EXISTS … resource_seq = r.seq`) instead of
 /// collecting every matching row (`r.seq IN …`).
 fn condition(scope: &Scope, clause: &Clause, correlated: bool) -> Sql {
