@@ -418,6 +418,22 @@ async fn patient_and_group_level(s: TestServer) {
     assert!(expected.keys().any(|k| k.starts_with("Observation/")));
     assert_eq!(exported, expected, "the members' data and nothing else");
 
+    // A practitioner's user token exports nothing, not even their own panel.
+    let user = s.client_with(
+        &s.user_token("user/*.rs", "Practitioner/demo-practitioner-0")
+            .await,
+    );
+    let r = kick_off(&s, &user, "Group/demo-practitioner-0/$export", &[]).await;
+    outcome_with_status(r, 403).await;
+    outcome_with_status(
+        user.get(s.url("Group/demo-practitioner-0"))
+            .send()
+            .await
+            .unwrap(),
+        403,
+    )
+    .await;
+
     let r = kick_off(&s, &s.client, "Group/nobody/$export", &[]).await;
     outcome_with_status(r, 404).await;
     let r = kick_off(
@@ -438,8 +454,23 @@ async fn deleting_a_job_removes_it_and_its_files(s: TestServer) {
     let file_url = manifest["output"][0]["url"].as_str().unwrap().to_string();
     assert_eq!(s.client.get(&file_url).send().await.unwrap().status(), 200);
 
+    // The files are sealed with the tenant's key, as resources are.
+    let stored: Vec<String> = sqlx::query_scalar("SELECT content FROM export_files")
+        .fetch_all(s.state.store.pool())
+        .await
+        .unwrap();
+    assert!(!stored.is_empty());
+    for content in stored {
+        assert!(content.starts_with("enc1:") && !content.contains("resourceType"));
+    }
+
     let r = s.client.delete(&status_url).send().await.unwrap();
     assert_eq!(r.status(), 202);
+    let job = job_id(&status_url);
+    let deletions = audit_rows(&s, "AuditEvent?action=D").await;
+    assert!(deletions
+        .iter()
+        .any(|e| names_entity(e, &|r| r == format!("$export/{job}"))));
     outcome_with_status(s.client.get(&status_url).send().await.unwrap(), 404).await;
     outcome_with_status(s.client.get(&file_url).send().await.unwrap(), 404).await;
     outcome_with_status(s.client.delete(&status_url).send().await.unwrap(), 404).await;
@@ -657,6 +688,23 @@ async fn bad_requests_are_refused_with_an_outcome(s: TestServer) {
     outcome_with_status(r, 404).await;
 }
 
+/// The CapabilityStatement names the three export operations by their canonicals.
+async fn the_capability_statement_lists_export(s: TestServer) {
+    let cs = json_with_status(s.get("metadata").await, 200).await;
+    let bulk = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/";
+    let has = |ops: &Value, definition: &str| {
+        ops.as_array()
+            .into_iter()
+            .flatten()
+            .any(|o| o["name"] == "export" && o["definition"] == format!("{bulk}{definition}"))
+    };
+    assert!(has(&cs["rest"][0]["operation"], "export"), "{cs}");
+    let resources = cs["rest"][0]["resource"].as_array().unwrap();
+    let entry = |t: &str| resources.iter().find(|r| r["type"] == t).unwrap().clone();
+    assert!(has(&entry("Patient")["operation"], "patient-export"));
+    assert!(has(&entry("Group")["operation"], "group-export"));
+}
+
 on_both_backends_with_demo!(
     a_system_export_equals_the_search_api,
     type_filters_are_ored,
@@ -671,4 +719,5 @@ on_both_backends!(
     a_post_kick_off_takes_parameters,
     only_the_backend_service_that_kicked_off_sees_the_job,
     bad_requests_are_refused_with_an_outcome,
+    the_capability_statement_lists_export,
 );
