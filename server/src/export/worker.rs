@@ -152,6 +152,7 @@ impl Worker {
         }
         let filter = self.filter(job, hasher, served, step)?;
         let mut file = File::default();
+        let mut renewed = tokio::time::Instant::now();
         loop {
             let rows = self
                 .store
@@ -177,6 +178,18 @@ impl Worker {
             }
             if last_page {
                 break;
+            }
+            // A read that fills no file for long (a narrow filter over many rows) keeps
+            // its lease, so that no other worker starts the job over meanwhile.
+            if renewed.elapsed() > self.config.lease / 3 {
+                let held = self
+                    .store
+                    .renew_export_lease(&job.id, &self.owner, self.lease_until())
+                    .await?;
+                if !held {
+                    return Err(Stop::LeaseLost);
+                }
+                renewed = tokio::time::Instant::now();
             }
         }
         if file.count > 0 {

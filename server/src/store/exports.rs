@@ -378,6 +378,19 @@ impl Store {
         Ok(self.write_one(&owned(sql, job_id, owner)).await? > 0)
     }
 
+    /// Extends `owner`'s lease of a job without moving its cursor (a long read that has
+    /// not filled a file yet). Returns whether `owner` still holds it.
+    pub async fn renew_export_lease(
+        &self,
+        job_id: &str,
+        owner: &str,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
+        let mut sql = Sql::new("UPDATE export_jobs SET lease_until = ");
+        sql.int(lease_until);
+        Ok(self.write_one(&owned(sql, job_id, owner)).await? > 0)
+    }
+
     /// Ends a job: `complete`, or `failed` with the reason. Only while `owner` holds it.
     pub async fn finish_export_job(
         &self,

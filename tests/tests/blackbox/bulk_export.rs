@@ -554,6 +554,43 @@ async fn the_export_is_as_of_the_kick_off(s: TestServer) {
         .any(|e| names_entity(e, &|r| r == format!("$export/{job}"))));
 }
 
+/// A job leased by another instance is left to it while its lease lasts; when the
+/// lease runs out (the instance died), the next worker takes the job over and ends it,
+/// and the first can no longer write to it.
+async fn a_job_whose_worker_died_is_taken_over(s: TestServer) {
+    use helsebro::store::now_micros;
+    put_patient(&s, "p1", true).await;
+    let status_url = accepted(&kick_off(&s, &s.client, "$export", &[("_type", "Patient")]).await);
+    let store = &s.state.store;
+    let hour = 3600 * 1_000_000;
+    let leased = store
+        .lease_export_job("another-instance", now_micros() + hour)
+        .await
+        .unwrap()
+        .expect("the job is due");
+    assert_eq!(leased.id, job_id(&status_url));
+    let w = worker(&s, 10_000);
+    assert!(!w.run_once().await.unwrap(), "a held job is not taken");
+    let r = s.client.get(&status_url).send().await.unwrap();
+    assert_eq!(r.status(), 202);
+    assert_eq!(r.headers()["x-progress"], "0 resources written");
+
+    assert!(store
+        .renew_export_lease(&leased.id, "another-instance", now_micros() - 1)
+        .await
+        .unwrap());
+    assert!(
+        w.run_once().await.unwrap(),
+        "a job whose lease ran out is taken over"
+    );
+    let manifest = json_with_status(s.client.get(&status_url).send().await.unwrap(), 200).await;
+    assert_eq!(manifest["output"][0]["count"], 1);
+    assert!(!store
+        .renew_export_lease(&leased.id, "another-instance", now_micros() + hour)
+        .await
+        .unwrap());
+}
+
 /// A POST kick-off takes its parameters in a Parameters body.
 async fn a_post_kick_off_takes_parameters(s: TestServer) {
     put_patient(&s, "p1", true).await;
@@ -717,6 +754,7 @@ on_both_backends!(
     erasing_a_patient_removes_the_exports_that_carry_them,
     the_export_is_as_of_the_kick_off,
     a_post_kick_off_takes_parameters,
+    a_job_whose_worker_died_is_taken_over,
     only_the_backend_service_that_kicked_off_sees_the_job,
     bad_requests_are_refused_with_an_outcome,
     the_capability_statement_lists_export,
