@@ -327,7 +327,7 @@ fn allowed_methods(path: &str) -> &'static str {
         // The access log is append-only, and only the server appends.
         ["AuditEvent", ..] => "GET",
         // Care panels are computed from care relationships, never written.
-        ["Group"] | ["Group", _] | ["$export-file", ..] => "GET",
+        ["Group"] | ["Group", _] => "GET",
         ["$export"] | ["Patient", "$export"] | ["Group", _, "$export"] => "GET, POST",
         ["$export-status", _] => "GET, DELETE",
         ["metadata"] | ["_history"] | [_, "_history"] | [_, _, "_history", ..] => "GET",
