@@ -2,7 +2,10 @@ use serde_json::{json, Value};
 
 use helsebro_mappings::index::ParamKind;
 
-use crate::registry::{ResourceDef, COMMON_PARAMS, META_PARAMS, SERVED, SYSTEM_INTERACTIONS};
+use crate::registry::{
+    ResourceDef, COMMON_PARAMS, EXPORT_GROUP, EXPORT_PATIENT, EXPORT_SYSTEM, META_PARAMS, SERVED,
+    SYSTEM_INTERACTIONS,
+};
 
 pub struct ServerInfo<'a> {
     pub base_url: &'a str,
@@ -50,7 +53,7 @@ pub fn capability_statement(info: &ServerInfo) -> Value {
                 .iter()
                 .map(|def| resource_entry(def, (info.supported_profiles)(def.type_name)))
                 .map(with_operations)
-                .chain(std::iter::once(audit_event_entry()))
+                .chain([audit_event_entry(), group_entry()])
                 .collect::<Vec<_>>(),
             "interaction": SYSTEM_INTERACTIONS
                 .iter()
@@ -66,7 +69,9 @@ pub fn capability_statement(info: &ServerInfo) -> Value {
                     "type": p.kind.code(),
                     "documentation": p.documentation
                 }))
-                .collect::<Vec<_>>()
+                .collect::<Vec<_>>(),
+            "operation": [{"name": "export", "definition": EXPORT_SYSTEM,
+                "documentation": "Bulk Data export of the tenant, for backend services (system/ scopes); NDJSON files sealed at rest, kept 24 hours."}]
         }]
     })
 }
@@ -109,6 +114,8 @@ fn with_operations(mut entry: Value) -> Value {
              "documentation": "The patient's whole record, paged; _type and _since. A patient-context token runs it on its own record."}));
         operations.push(json!({"name": "erase", "definition": "http://helsebro.no/fhir/OperationDefinition/Patient-erase",
              "documentation": "POST: erasure on the controller's request, for the tenant's administrator (system/ delete scopes)."}));
+        operations.push(json!({"name": "export", "definition": EXPORT_PATIENT,
+             "documentation": "Bulk Data export of every patient's compartment (Patient, Observation, Communication, MedicationStatement), for backend services."}));
     }
     entry["operation"] = json!(operations);
     entry
@@ -160,6 +167,21 @@ fn search_rev_includes(def: &ResourceDef) -> Vec<String> {
                 .map(move |p| format!("{}:{}", source.type_name, p.name))
         })
         .collect()
+}
+
+/// The care panels: each Practitioner's patients as a Group, read-only, and their
+/// Bulk Data export.
+fn group_entry() -> Value {
+    json!({
+        "type": "Group",
+        "profile": "http://hl7.org/fhir/StructureDefinition/Group",
+        "documentation": "A practitioner's care panel (Group id = Practitioner id), computed from the care relationships; for system/ scopes.",
+        "interaction": [{"code": "read"}, {"code": "search-type"}],
+        "searchParam": [{"name": "_id", "definition": "http://hl7.org/fhir/SearchParameter/Resource-id",
+            "type": "token", "documentation": "The Practitioner id"}],
+        "operation": [{"name": "export", "definition": EXPORT_GROUP,
+            "documentation": "Bulk Data export of the panel's patients' compartments, for backend services."}]
+    })
 }
 
 /// A served type: its interactions and search parameters from the registry, and the

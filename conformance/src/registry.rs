@@ -99,6 +99,13 @@ const ALL_INTERACTIONS: &[Interaction] = &[
 /// Whole-system interactions served (`GET [base]/_history`).
 pub const SYSTEM_INTERACTIONS: &[&str] = &["history-system", "search-system"];
 
+/// FHIR Bulk Data Access 2.0 `$export` (kick-off `[base]/$export`, `Patient/$export`,
+/// `Group/[id]/$export`): the canonical of each level's OperationDefinition.
+pub const EXPORT_SYSTEM: &str = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export";
+pub const EXPORT_PATIENT: &str =
+    "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export";
+pub const EXPORT_GROUP: &str = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export";
+
 pub const SERVED: &[ResourceDef] = &[
     ResourceDef {
         type_name: "Patient",

@@ -153,7 +153,7 @@ fn prepare_id_token_key(state: &AppState) {
 }
 
 /// The jobs a serving instance runs beside the requests: the id_token key, retention,
-/// and (unless turned off) a delivery worker.
+/// (unless turned off) a delivery worker, and a bulk export worker.
 fn start_background(state: &AppState) -> Result<(), AppError> {
     prepare_id_token_key(state);
     crate::retention::schedule(state.store.clone());
@@ -163,6 +163,8 @@ fn start_background(state: &AppState) -> Result<(), AppError> {
             .map_err(|e| AppError::Startup(format!("delivery worker: {e}")))?;
         tokio::spawn(std::sync::Arc::new(worker).run());
     }
+    let exports = crate::export::worker::Worker::new(state.store.clone(), Default::default());
+    tokio::spawn(exports.run());
     Ok(())
 }
 

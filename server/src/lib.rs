@@ -13,6 +13,7 @@ pub mod config;
 pub mod delivery;
 pub mod demo;
 pub mod edi_inbox;
+pub mod export;
 pub mod fhir;
 pub mod import;
 pub mod jft;

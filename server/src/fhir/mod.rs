@@ -266,6 +266,22 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/", get(search::system))
         .route("/_history", get(history::system))
+        .route("/$export", get(export::system).post(export::system_post))
+        .route(
+            "/$export-status/{job}",
+            get(export::status).delete(export::cancel),
+        )
+        .route("/$export-file/{job}/{file}", get(export::file))
+        .route(
+            "/Patient/$export",
+            get(export::patient).post(export::patient_post),
+        )
+        .route("/Group", get(group::search))
+        .route("/Group/{id}", get(group::read))
+        .route(
+            "/Group/{id}/$export",
+            get(export::group).post(export::group_post),
+        )
         .route("/Patient/{id}/$everything", get(everything::handle))
         .route("/Patient/{id}/$erase", post(erase::handle))
         .route("/AuditEvent", get(audit_event::search))
@@ -312,6 +328,10 @@ fn allowed_methods(path: &str) -> &'static str {
     match segments.as_slice() {
         // The access log is append-only, and only the server appends.
         ["AuditEvent", ..] => "GET",
+        // Care panels are computed from care relationships, never written.
+        ["Group"] | ["Group", _] => "GET",
+        ["$export"] | ["Patient", "$export"] | ["Group", _, "$export"] => "GET, POST",
+        ["$export-status", _] => "GET, DELETE",
         ["metadata"] | ["_history"] | [_, "_history"] | [_, _, "_history", ..] => "GET",
         [_, "_search"] | [_] => "GET, POST",
         [_, _] => "GET, PUT, DELETE",

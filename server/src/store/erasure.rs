@@ -96,6 +96,7 @@ impl Store {
             .execute(&mut *tx.tx)
             .await?;
         }
+        tx.remove_exports_of(tenant_id, patient_id).await?;
         // Saved searches are paging handles whose parameters may hold the patient's
         // number or name; the tenant's are dropped (their links stop working).
         sqlx::query("DELETE FROM saved_searches WHERE tenant_id = $1")

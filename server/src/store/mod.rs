@@ -14,6 +14,7 @@ pub mod deliveries;
 pub mod document_sources;
 pub mod erasure;
 mod error;
+pub mod exports;
 pub mod history;
 pub mod issuers;
 pub mod received;

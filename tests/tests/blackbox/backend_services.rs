@@ -9,16 +9,16 @@ use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P384_SHA384_FIXED_SIGNING};
 use serde_json::{json, Value};
 
-const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub(crate) const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// A client's ES384 key: the private half for signing, the public half as a JWK.
-struct ClientKey {
+pub(crate) struct ClientKey {
     kid: String,
     pkcs8: Vec<u8>,
-    jwk: Value,
+    pub(crate) jwk: Value,
 }
 
-fn client_key(kid: &str) -> ClientKey {
+pub(crate) fn client_key(kid: &str) -> ClientKey {
     let rng = SystemRandom::new();
     let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng).unwrap();
     let pair =
@@ -35,7 +35,7 @@ fn client_key(kid: &str) -> ClientKey {
     }
 }
 
-fn assertion(key: &ClientKey, client_id: &str, aud: &str, jti: &str) -> String {
+pub(crate) fn assertion(key: &ClientKey, client_id: &str, aud: &str, jti: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -57,7 +57,7 @@ async fn register(s: &TestServer, key: &ClientKey, scope: &str) -> String {
     s.register_backend_client(&key.jwk, scope).await
 }
 
-async fn token_request(s: &TestServer, fields: &[(&str, &str)]) -> Response {
+pub(crate) async fn token_request(s: &TestServer, fields: &[(&str, &str)]) -> Response {
     let body: String = form_urlencoded_body(fields);
     s.anonymous
         .post(format!("{}/auth/token", s.root))

@@ -22,12 +22,7 @@ async fn all_pages(s: &TestServer, c: &Client, first: &str) -> (Vec<String>, Val
                 r["id"].as_str().unwrap()
             ));
         }
-        let next = page["link"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["relation"] == "next")
-            .map(|l| l["url"].as_str().unwrap().to_string());
+        let next = next_link(&page);
         if first_page.is_null() {
             first_page = page;
         }
@@ -36,6 +31,16 @@ async fn all_pages(s: &TestServer, c: &Client, first: &str) -> (Vec<String>, Val
             None => return (found, first_page),
         }
     }
+}
+
+/// The `next` link of a Bundle, if any.
+pub(crate) fn next_link(page: &Value) -> Option<String> {
+    page["link"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["relation"] == "next")
+        .map(|l| l["url"].as_str().unwrap().to_string())
 }
 
 async fn the_whole_record_in_pages(s: TestServer) {

@@ -4,6 +4,7 @@ mod audit;
 mod authorization;
 mod backend_services;
 mod browser;
+mod bulk_export;
 mod capability;
 mod clinical_examples;
 mod communication;

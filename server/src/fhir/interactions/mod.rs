@@ -6,6 +6,8 @@ pub mod create;
 pub mod delete;
 pub mod erase;
 pub mod everything;
+pub mod export;
+pub mod group;
 pub mod history;
 pub mod read;
 pub mod search;

@@ -228,8 +228,8 @@ pub fn count(scope: &Scope, search: &ParsedSearch) -> Sql {
 }
 
 /// `SELECT r.id …` or `SELECT r.seq …` of the resources matching `clauses`, for a chain,
-/// a reverse chain or an include.
-fn matching(scope: &Scope, column: &str, clauses: &[Clause]) -> Sql {
+/// a reverse chain, an include or an export page.
+pub fn matching(scope: &Scope, column: &str, clauses: &[Clause]) -> Sql {
     let mut sql = Sql::new("SELECT r.");
     sql.push(column).append(&filter(scope, clauses));
     sql
