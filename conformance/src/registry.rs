@@ -68,8 +68,9 @@ const ALL_INTERACTIONS: &[Interaction] = &[
     Interaction::SearchType,
 ];
 
-/// Whole-system interactions served (`GET [base]/_history`).
-pub const SYSTEM_INTERACTIONS: &[&str] = &["history-system"];
+/// Whole-system interactions served (`POST [base]` with a batch or transaction Bundle,
+/// `GET [base]/_history`).
+pub const SYSTEM_INTERACTIONS: &[&str] = &["transaction", "batch", "history-system"];
 
 pub const SERVED: &[ResourceDef] = &[
     ResourceDef {

@@ -259,6 +259,7 @@ pub fn check_id(id: &str) -> Result<(), ApiError> {
 pub fn router(state: AppState) -> Router {
     use interactions::*;
     Router::new()
+        .route("/", post(transaction::handle))
         .route("/metadata", get(capabilities::handle))
         .route(
             "/.well-known/smart-configuration",
@@ -311,6 +312,8 @@ fn allowed_methods(path: &str) -> &'static str {
         // The access log is append-only, and only the server appends.
         ["AuditEvent", ..] => "GET",
         ["metadata"] | ["_history"] | [_, "_history"] | [_, _, "_history", ..] => "GET",
+        // The base takes batch and transaction Bundles.
+        [""] => "POST",
         [_, "_search"] | [_] => "GET, POST",
         [_, _] => "GET, PUT, DELETE",
         _ => "GET",

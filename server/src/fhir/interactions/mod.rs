@@ -9,6 +9,7 @@ pub mod everything;
 pub mod history;
 pub mod read;
 pub mod search;
+pub mod transaction;
 pub mod update;
 pub mod validate;
 pub mod vread;
@@ -58,11 +59,13 @@ pub fn with_prefer_return(ctx: &Ctx, mut response: FhirResponse, what: &str) -> 
 
 /// Parses `If-Match: W/"3"` (or `"3"`) into the version number.
 pub fn if_match(ctx: &Ctx) -> Result<Option<i64>, ApiError> {
-    let Some(raw) = ctx.header(header::IF_MATCH) else {
-        return Ok(None);
-    };
+    ctx.header(header::IF_MATCH).map(parse_if_match).transpose()
+}
+
+/// The version of an ETag sent as `If-Match` (the header, or a Bundle entry's `ifMatch`).
+pub fn parse_if_match(raw: &str) -> Result<i64, ApiError> {
     let v = raw.trim().trim_start_matches("W/").trim_matches('"');
-    v.parse().map(Some).map_err(|_| {
+    v.parse().map_err(|_| {
         ApiError::bad_request(format!(
             "If-Match '{raw}' is not a version ETag such as W/\"1\""
         ))

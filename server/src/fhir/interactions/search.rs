@@ -15,15 +15,17 @@ use crate::fhir::search::params::{self, ParsedSearch, Summary, Total};
 use crate::fhir::{served_type, Ctx};
 
 pub async fn get(mut ctx: Ctx, Path(rtype): Path<String>) -> Rendered {
-    ctx.note("search-type", rtype.clone());
-    let result = async {
-        ctx.negotiated()?;
-        ctx.authorize(served_type(&rtype)?, Permission::Search)?;
-        let pairs = resolve_saved(&ctx, &rtype).await?;
-        search(&ctx, &rtype, &pairs, None).await
-    }
-    .await;
+    let result = search_type(&mut ctx, &rtype).await;
     ctx.render(result)
+}
+
+/// `GET [type]?…` with the parameters of `ctx.query` (a request's, or a Bundle entry's).
+pub async fn search_type(ctx: &mut Ctx, rtype: &str) -> Result<FhirResponse, ApiError> {
+    ctx.note("search-type", rtype.to_string());
+    ctx.negotiated()?;
+    ctx.authorize(served_type(rtype)?, Permission::Search)?;
+    let pairs = resolve_saved(ctx, rtype).await?;
+    search(ctx, rtype, &pairs, None).await
 }
 
 pub async fn post(mut ctx: Ctx, Path(rtype): Path<String>, body: Body) -> Rendered {
