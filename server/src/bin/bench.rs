@@ -10,6 +10,8 @@ use clap::Parser;
 
 #[path = "bench/delivery.rs"]
 mod delivery;
+#[path = "bench/transaction.rs"]
+mod transaction;
 use hdrhistogram::Histogram;
 use helsebro::config::Config;
 use serde_json::json;
@@ -37,6 +39,10 @@ struct Args {
     /// 0 skips that part.
     #[arg(long, default_value_t = 0)]
     deliveries: usize,
+    /// Transaction Bundles of 100 Observations to POST (after the patients are loaded);
+    /// 0 skips that part.
+    #[arg(long, default_value_t = 0)]
+    transactions: usize,
     /// Admin URL of the PostgreSQL server (a database is created and dropped).
     #[arg(
         long,
@@ -205,6 +211,17 @@ async fn bench_backend(
             .and_then(|l| l["url"].as_str().map(str::to_string));
     }
     let ids = Arc::new(ids);
+    if args.transactions > 0 {
+        transaction::run(
+            label,
+            &client,
+            &base,
+            ids.clone(),
+            args.transactions,
+            args.concurrency,
+        )
+        .await;
+    }
 
     let (c, b, i2) = (client.clone(), base.clone(), ids.clone());
     run_phase("read", args.requests, args.concurrency, move |i| {

@@ -54,6 +54,40 @@ impl AtomicWrite {
     }
 }
 
+impl AtomicWrite {
+    /// A create or update as the change `write_batch` makes, with the target's current
+    /// version (read and locked in this transaction) for an update.
+    fn into_change(self, current: &mut HashMap<(ServedType, String), StoredVersion>) -> Change {
+        let (served, id, resource, record, method) = match self {
+            AtomicWrite::Create {
+                served,
+                id,
+                resource,
+                record,
+            } => (served, id, resource, record, "POST"),
+            AtomicWrite::Update {
+                served,
+                id,
+                resource,
+                record,
+                ..
+            } => (served, id, resource, record, "PUT"),
+            AtomicWrite::Delete { .. } | AtomicWrite::Found { .. } => {
+                unreachable!("deletes and found resources are not changes")
+            }
+        };
+        let current = current.remove(&(served, id.clone()));
+        Change {
+            served,
+            id,
+            resource,
+            record,
+            current,
+            method,
+        }
+    }
+}
+
 /// What one write did, in the order of the writes.
 pub enum Applied {
     Written(Written),
@@ -159,39 +193,9 @@ impl WritePath<'_> {
                     ));
                     applied[at] = Some(Applied::Written(written));
                 }
-                AtomicWrite::Create {
-                    served,
-                    id,
-                    resource,
-                    record,
-                } => {
+                write => {
                     change_at.push(at);
-                    changes.push(Change {
-                        served,
-                        id,
-                        resource,
-                        record,
-                        current: None,
-                        method: "POST",
-                    });
-                }
-                AtomicWrite::Update {
-                    served,
-                    id,
-                    resource,
-                    record,
-                    ..
-                } => {
-                    change_at.push(at);
-                    let current = current.remove(&(served, id.clone()));
-                    changes.push(Change {
-                        served,
-                        id,
-                        resource,
-                        record,
-                        current,
-                        method: "PUT",
-                    });
+                    changes.push(write.into_change(&mut current));
                 }
             }
         }

@@ -75,6 +75,11 @@ async fn send_json(
     req.body(body.to_string()).send().await.expect("request")
 }
 
+/// `PUT` of `body` with `If-Match: etag`.
+async fn put_if_match(client: &Client, url: &str, etag: &str, body: &Value) -> Response {
+    send_json(client, "PUT", url, &[("If-Match", etag.to_string())], body).await
+}
+
 async fn total(s: &TestServer, query: &str) -> i64 {
     let b = json_with_status(s.get(query).await, 200).await;
     b["total"]
@@ -155,26 +160,12 @@ async fn an_etag_from_one_instance_guards_writes_on_the_other(a: TestServer, b: 
         .to_string();
     assert_eq!(etag, "W/\"1\"");
 
-    let r = send_json(
-        &b.client,
-        "PUT",
-        &url(&b),
-        &[("If-Match", etag.clone())],
-        &body("male"),
-    )
-    .await;
+    let r = put_if_match(&b.client, &url(&b), &etag, &body("male")).await;
     let updated = json_with_status(r, 200).await;
     assert_eq!(updated["meta"]["versionId"], "2");
 
     // The first instance sees the second's write: the ETag it handed out is stale now.
-    let r = send_json(
-        &a.client,
-        "PUT",
-        &url(&a),
-        &[("If-Match", etag.clone())],
-        &body("other"),
-    )
-    .await;
+    let r = put_if_match(&a.client, &url(&a), &etag, &body("other")).await;
     assert_eq!(r.status(), 412);
     let in_transaction = json!({"resourceType": "Bundle", "type": "transaction", "entry": [{
         "resource": body("other"),
@@ -183,14 +174,7 @@ async fn an_etag_from_one_instance_guards_writes_on_the_other(a: TestServer, b: 
     let r = send_json(&a.client, "POST", &a.base, &[], &in_transaction).await;
     assert_eq!(r.status(), 412);
 
-    let r = send_json(
-        &a.client,
-        "PUT",
-        &url(&a),
-        &[("If-Match", "W/\"2\"".into())],
-        &body("other"),
-    )
-    .await;
+    let r = put_if_match(&a.client, &url(&a), "W/\"2\"", &body("other")).await;
     json_with_status(r, 200).await;
     let read = json_with_status(b.get(&format!("Patient/{id}")).await, 200).await;
     assert_eq!(read["meta"]["versionId"], "3");

@@ -9,21 +9,34 @@ use helsebro_blackbox::{json_with_status, on_both_backends, TestServer};
 use serde_json::{json, Value};
 
 use crate::errors::outcome_with_status;
-use crate::rest::{history_total, id_of, patient, with};
+use crate::rest::{entries, history_total, id_of, patient, with};
 
 const LOCAL: &str = "http://example.org/fhir/local-patient-id";
 
 // --- helpers ---------------------------------------------------------------------------
 
-/// POSTs `bundle` to the base with `client`.
-async fn post_with(s: &TestServer, client: &Client, bundle: &Value) -> Response {
-    client
+/// POSTs `bundle` to the base with `client` and extra `headers`.
+async fn post_headers(
+    s: &TestServer,
+    client: &Client,
+    headers: &[(&str, &str)],
+    bundle: &Value,
+) -> Response {
+    let mut request = client
         .post(&s.base)
-        .header("Content-Type", "application/fhir+json")
+        .header("Content-Type", "application/fhir+json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request
         .body(bundle.to_string())
         .send()
         .await
         .expect("request")
+}
+
+async fn post_with(s: &TestServer, client: &Client, bundle: &Value) -> Response {
+    post_headers(s, client, &[], bundle).await
 }
 
 async fn post(s: &TestServer, bundle: &Value) -> Response {
@@ -37,6 +50,13 @@ fn bundle(kind: &str, entries: Vec<Value>) -> Value {
 fn post_entry(full_url: &str, resource: Value) -> Value {
     let t = resource["resourceType"].as_str().expect("type").to_string();
     json!({"fullUrl": full_url, "resource": resource, "request": {"method": "POST", "url": t}})
+}
+
+/// A POST entry of a Patient with `value` as identifier, created only if none has it.
+fn conditional_post(full_url: &str, value: &str) -> Value {
+    let mut entry = post_entry(full_url, identified(value));
+    entry["request"]["ifNoneExist"] = json!(format!("identifier={LOCAL}|{value}"));
+    entry
 }
 
 fn put_entry(url: &str, resource: Value) -> Value {
@@ -65,10 +85,6 @@ fn heart_rate(subject: &str) -> Value {
         "effectiveDateTime": "2026-03-01T08:00:00Z",
         "valueQuantity": {"value": 61, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}
     })
-}
-
-fn entries(bundle: &Value) -> Vec<Value> {
-    bundle["entry"].as_array().cloned().unwrap_or_default()
 }
 
 fn statuses(bundle: &Value) -> Vec<String> {
@@ -246,8 +262,7 @@ async fn conditional_create_update_and_delete_in_a_transaction(s: TestServer) {
     let existing = id_of(&s.create(&identified("exists")).await);
     let to_update = id_of(&s.create(&identified("update-me")).await);
     let to_delete = id_of(&s.create(&identified("delete-me")).await);
-    let mut create = post_entry("urn:uuid:c", identified("exists"));
-    create["request"]["ifNoneExist"] = json!(format!("identifier={LOCAL}|exists"));
+    let create = conditional_post("urn:uuid:c", "exists");
     let b = bundle(
         "transaction",
         vec![
@@ -307,8 +322,7 @@ async fn ambiguous_conditional_writes_fail_with_412(s: TestServer) {
     s.create(&identified("pair")).await;
     let before = history_everything(&s).await;
     let query = format!("Patient?identifier={LOCAL}|pair");
-    let mut create = post_entry("urn:uuid:c", identified("pair"));
-    create["request"]["ifNoneExist"] = json!(format!("identifier={LOCAL}|pair"));
+    let create = conditional_post("urn:uuid:c", "pair");
     for entry in [
         create,
         put_entry(&query, identified("pair")),
@@ -405,18 +419,14 @@ async fn an_entry_failing_validation_at_the_tenants_level_fails_the_transaction(
 
 async fn each_entry_leaves_its_access_log_row(s: TestServer) {
     let tenant = s.state.tenant.id.clone();
-    let creates = |tenant: String| AuditQuery {
-        tenant_id: tenant,
+    let creates = AuditQuery {
+        tenant_id: tenant.clone(),
         actions: Some(vec!["C".into()]),
         limit: 1000,
         ..Default::default()
     };
-    let before = s
-        .state
-        .store
-        .count_audit(&creates(tenant.clone()))
-        .await
-        .unwrap();
+    let store = &s.state.store;
+    let before = store.count_audit(&creates).await.unwrap();
     let b = bundle(
         "transaction",
         vec![
@@ -426,12 +436,7 @@ async fn each_entry_leaves_its_access_log_row(s: TestServer) {
     );
     let response = json_with_status(post(&s, &b).await, 200).await;
     let patient_id = located_id(&entries(&response)[0]);
-    let after = s
-        .state
-        .store
-        .count_audit(&creates(tenant.clone()))
-        .await
-        .unwrap();
+    let after = store.count_audit(&creates).await.unwrap();
     assert_eq!(after - before, 2);
     let about_patient = AuditQuery {
         tenant_id: tenant,
@@ -454,8 +459,7 @@ async fn each_entry_leaves_its_access_log_row(s: TestServer) {
 
 async fn entries_are_processed_delete_post_put_get(s: TestServer) {
     let old = id_of(&s.create(&identified("ordered")).await);
-    let mut create = post_entry("urn:uuid:n", identified("ordered"));
-    create["request"]["ifNoneExist"] = json!(format!("identifier={LOCAL}|ordered"));
+    let create = conditional_post("urn:uuid:n", "ordered");
     let b = bundle(
         "transaction",
         vec![
@@ -612,15 +616,7 @@ async fn prefer_return_minimal_leaves_out_the_resources(s: TestServer) {
         "transaction",
         vec![post_entry("urn:uuid:p", identified("minimal"))],
     );
-    let r = s
-        .client
-        .post(&s.base)
-        .header("Content-Type", "application/fhir+json")
-        .header("Prefer", "return=minimal")
-        .body(b.to_string())
-        .send()
-        .await
-        .unwrap();
+    let r = post_headers(&s, &s.client, &[("Prefer", "return=minimal")], &b).await;
     let response = json_with_status(r, 200).await;
     let entry = &entries(&response)[0];
     assert!(entry.get("resource").is_none(), "{entry}");

@@ -3,7 +3,7 @@ use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use serde_json::Value;
 
-use super::{check_body_type, resource_response, with_prefer_return};
+use super::{check_body_type, resource_response, write_answer};
 use crate::auth::access::Reach;
 use crate::auth::scopes::Permission;
 use crate::fhir::authorize::body_within;
@@ -52,13 +52,14 @@ async fn create(ctx: &mut Ctx, rtype: &str, body: Body) -> Result<FhirResponse, 
             &written.json,
         ));
     }
-    let what = if written.created {
-        "created"
-    } else {
-        "a resource matching If-None-Exist already exists; nothing was created"
-    };
+    let created = written.created;
     let response = created_response(ctx.base(), served, written);
-    Ok(with_prefer_return(ctx, response, what))
+    Ok(write_answer(
+        ctx,
+        response,
+        created,
+        "a resource matching If-None-Exist already exists; nothing was created",
+    ))
 }
 
 /// What a create checks of its body before anything is written: the type, the token's

@@ -57,6 +57,17 @@ pub fn with_prefer_return(ctx: &Ctx, mut response: FhirResponse, what: &str) -> 
     response
 }
 
+/// A write's answer under `Prefer: return`; `otherwise` says what it did when it did not
+/// create.
+pub fn write_answer(
+    ctx: &Ctx,
+    response: FhirResponse,
+    created: bool,
+    otherwise: &str,
+) -> FhirResponse {
+    with_prefer_return(ctx, response, if created { "created" } else { otherwise })
+}
+
 /// Parses `If-Match: W/"3"` (or `"3"`) into the version number.
 pub fn if_match(ctx: &Ctx) -> Result<Option<i64>, ApiError> {
     ctx.header(header::IF_MATCH).map(parse_if_match).transpose()

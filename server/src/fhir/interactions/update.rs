@@ -2,7 +2,7 @@ use axum::body::Body;
 use axum::extract::Path;
 use axum::http::{header, StatusCode};
 
-use super::{check_body_type, if_match, resource_response, with_prefer_return};
+use super::{check_body_type, if_match, resource_response, write_answer};
 use crate::auth::access::Reach;
 use crate::auth::scopes::Permission;
 use crate::fhir::authorize::body_within;
@@ -47,13 +47,9 @@ async fn update(
     .update(served, id, resource, expected)
     .await?;
     ctx.audited_in_write();
-    let what = if written.created {
-        "created"
-    } else {
-        "updated"
-    };
+    let created = written.created;
     let response = updated_response(ctx.base(), served, written);
-    Ok(with_prefer_return(ctx, response, what))
+    Ok(write_answer(ctx, response, created, "updated"))
 }
 
 /// An update's body names the type and the id of its URL.

@@ -225,33 +225,34 @@ fn parse_entry(index: usize, entry: Value, base: &str) -> Result<Request, ApiErr
             format!("{request_at}.method"),
         )
     })?;
-    let verb =
-        match method.as_str() {
-            "GET" => Verb::Get,
-            "POST" => Verb::Post,
-            "PUT" => Verb::Put,
-            "DELETE" => Verb::Delete,
-            "PATCH" | "HEAD" => {
-                return Err(ApiError::MethodNotAllowed {
-                    message: format!(
-                        "{method} is not served by this server; {}",
-                        if method == "PATCH" {
-                            "send the whole resource with PUT"
-                        } else {
-                            "use GET"
-                        }
-                    ),
-                    allow: "GET, POST, PUT, DELETE",
-                })
-            }
-            other => return Err(invalid(
+    let verb = match method.as_str() {
+        "GET" => Verb::Get,
+        "POST" => Verb::Post,
+        "PUT" => Verb::Put,
+        "DELETE" => Verb::Delete,
+        "PATCH" | "HEAD" => {
+            return Err(ApiError::MethodNotAllowed {
+                message: format!(
+                    "{method} is not served by this server; {}",
+                    if method == "PATCH" {
+                        "send the whole resource with PUT"
+                    } else {
+                        "use GET"
+                    }
+                ),
+                allow: "GET, POST, PUT, DELETE",
+            })
+        }
+        other => {
+            return Err(invalid(
                 "value",
                 format!(
                     "{request_at}.method '{other}' is not GET, HEAD, POST, PUT, DELETE or PATCH"
                 ),
                 format!("{request_at}.method"),
-            )),
-        };
+            ))
+        }
+    };
     let url = text(&request, "url", &request_at)?.ok_or_else(|| {
         invalid(
             "required",
@@ -278,40 +279,36 @@ fn parse_entry(index: usize, entry: Value, base: &str) -> Result<Request, ApiErr
             format!("{at}.resource"),
         ));
     }
+    // Which conditional elements apply to which methods; `ifModifiedSince` is not served.
+    let applies: [(&str, &[Verb]); 4] = [
+        ("ifMatch", &[Verb::Put, Verb::Delete]),
+        ("ifNoneExist", &[Verb::Post]),
+        ("ifNoneMatch", &[Verb::Get]),
+        ("ifModifiedSince", &[]),
+    ];
+    for (element, verbs) in applies {
+        if request.contains_key(element) && !verbs.contains(&verb) {
+            let names: Vec<&str> = verbs.iter().map(|v| v.name()).collect();
+            let message = match names.as_slice() {
+                [] => format!("{request_at}.{element} is not supported by this server"),
+                _ => format!(
+                    "{request_at}.{element} applies to {} entries only",
+                    names.join(" and ")
+                ),
+            };
+            return Err(invalid(
+                "not-supported",
+                message,
+                format!("{request_at}.{element}"),
+            ));
+        }
+    }
     let if_match = text(&request, "ifMatch", &request_at)?
         .map(|raw| parse_if_match(&raw))
         .transpose()
         .map_err(|e| invalid("value", e.to_string(), format!("{request_at}.ifMatch")))?;
-    if if_match.is_some() && !matches!(verb, Verb::Put | Verb::Delete) {
-        return Err(invalid(
-            "invalid",
-            format!("{request_at}.ifMatch applies to PUT and DELETE entries only"),
-            format!("{request_at}.ifMatch"),
-        ));
-    }
     let if_none_exist = text(&request, "ifNoneExist", &request_at)?;
-    if if_none_exist.is_some() && verb != Verb::Post {
-        return Err(invalid(
-            "invalid",
-            format!("{request_at}.ifNoneExist applies to POST entries only"),
-            format!("{request_at}.ifNoneExist"),
-        ));
-    }
-    if request.contains_key("ifModifiedSince") {
-        return Err(invalid(
-            "not-supported",
-            format!("{request_at}.ifModifiedSince is not supported by this server"),
-            format!("{request_at}.ifModifiedSince"),
-        ));
-    }
     let if_none_match = text(&request, "ifNoneMatch", &request_at)?;
-    if if_none_match.is_some() && verb != Verb::Get {
-        return Err(invalid(
-            "not-supported",
-            format!("{request_at}.ifNoneMatch is supported on GET entries only"),
-            format!("{request_at}.ifNoneMatch"),
-        ));
-    }
     Ok(Request {
         index,
         verb,
