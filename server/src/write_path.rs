@@ -61,6 +61,9 @@ pub struct Written {
     pub json: String,
     /// True when the resource did not exist (or was deleted) before this write.
     pub created: bool,
+    /// Whose data it is (the access log's patient), from the index the write extracted;
+    /// `None` for a resource a conditional create found.
+    pub patient: Option<String>,
 }
 
 impl Written {
@@ -79,6 +82,7 @@ impl Written {
                 .map_or(0, |r| r.low),
             json: json.to_string(),
             created: false,
+            patient: None,
         }
     }
 }
@@ -334,6 +338,10 @@ impl WritePath<'_> {
             let resource = with_server_meta(change.resource, &change.id, version, last_updated);
             let json = serde_json::to_string(&resource).expect("JSON values always serialize");
             let index = index::extract(&resource, change.served.def().search_params);
+            let patient = match change.served {
+                ServedType::Patient => Some(change.id.clone()),
+                _ => crate::audit::patients::patient_in_index(&index),
+            };
             staged.push((
                 results.len(),
                 change.served,
@@ -348,6 +356,7 @@ impl WritePath<'_> {
                 last_updated,
                 json,
                 created,
+                patient,
             }));
         }
 

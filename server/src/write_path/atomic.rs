@@ -173,23 +173,22 @@ impl WritePath<'_> {
                     };
                     tx.delete_record(served, &self.tenant.id, &id).await?;
                     let version = live.version + 1;
-                    audit_rows.extend(self.audit_row(
-                        "delete",
-                        served,
-                        &id,
-                        version,
-                        live.json.as_deref(),
-                    ));
+                    let patient = live
+                        .json
+                        .as_deref()
+                        .and_then(|j| crate::audit::patients::patient_of_json(served, j));
+                    audit_rows.extend(self.audit_row("delete", served, &id, version, patient));
                     applied[at] = Some(Applied::Deleted(DeleteOutcome::Deleted { version }));
                     deletions.push((served, id, version));
                 }
                 AtomicWrite::Found { served, written } => {
+                    let patient = crate::audit::patients::patient_of_json(served, &written.json);
                     audit_rows.extend(self.audit_row(
                         "create",
                         served,
                         &written.id,
                         written.version,
-                        Some(&written.json),
+                        patient,
                     ));
                     applied[at] = Some(Applied::Written(written));
                 }
@@ -222,7 +221,7 @@ impl WritePath<'_> {
                 served,
                 &written.id,
                 written.version,
-                Some(&written.json),
+                written.patient.clone(),
             ));
             applied[at] = Some(Applied::Written(written));
         }
@@ -299,7 +298,7 @@ impl WritePath<'_> {
         served: ServedType,
         id: &str,
         version: i64,
-        json: Option<&str>,
+        patient: Option<String>,
     ) -> Option<AuditRecord> {
         let mut row = self.audit?.clone();
         // Each write is an event of its own, with an id of its own.
@@ -307,10 +306,7 @@ impl WritePath<'_> {
         row.subtype = subtype.to_string();
         row.action = crate::audit::action_of(subtype).to_string();
         row.entity = Some(format!("{}/{id}/_history/{version}", served.name()));
-        row.patients = json
-            .and_then(|j| crate::audit::patients::patient_of_json(served, j))
-            .into_iter()
-            .collect();
+        row.patients = patient.into_iter().collect();
         Some(row)
     }
 }

@@ -86,7 +86,13 @@ async fn transaction(
             })?;
     }
     let mut answers: Vec<Option<Answer>> = (0..count).map(|_| None).collect();
-    for done in writes::run(ctx, writes, Kind::Transaction).await? {
+    // Reads only: no write transaction (nor SQLite's writer lock) to take.
+    let done = if writes.is_empty() {
+        Vec::new()
+    } else {
+        writes::run(ctx, writes, Kind::Transaction).await?
+    };
+    for done in done {
         answers[done.index] = Some(Answer {
             result: Ok(done.response),
             location: done.location,

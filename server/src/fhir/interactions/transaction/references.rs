@@ -96,7 +96,8 @@ fn visit(node: &mut Value, path: &mut String, f: &mut impl FnMut(&str, &str) -> 
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
-                path.push_str(&format!("[{i}]"));
+                use std::fmt::Write;
+                let _ = write!(path, "[{i}]");
                 visit(item, path, f);
                 path.truncate(len);
             }
