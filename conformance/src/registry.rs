@@ -96,8 +96,10 @@ const ALL_INTERACTIONS: &[Interaction] = &[
     Interaction::SearchType,
 ];
 
-/// Whole-system interactions served (`GET [base]/_history`).
-pub const SYSTEM_INTERACTIONS: &[&str] = &["history-system", "search-system"];
+/// Whole-system interactions served (`POST [base]` with a batch or transaction Bundle,
+/// `GET [base]?…`, `GET [base]/_history`).
+pub const SYSTEM_INTERACTIONS: &[&str] =
+    &["transaction", "batch", "search-system", "history-system"];
 
 /// FHIR Bulk Data Access 2.0 `$export` (kick-off `[base]/$export`, `Patient/$export`,
 /// `Group/[id]/$export`): the canonical of each level's OperationDefinition.

@@ -17,17 +17,20 @@ pub struct FoundReference {
 /// `local_base`, this server's FHIR base) in `resource`, outside contained resources.
 /// Other absolute URLs, `#contained` and `urn:` references are not local.
 pub fn literal_references(resource: &Value, local_base: &str) -> Vec<FoundReference> {
-    let root = resource["resourceType"]
+    let mut root = resource["resourceType"]
         .as_str()
         .unwrap_or("Resource")
         .to_string();
     let mut out = Vec::new();
     let base = format!("{}/", local_base.trim_end_matches('/'));
-    walk(resource, &root, &mut out, true, &base);
+    walk(resource, &mut root, &mut out, true, &base);
     out
 }
 
-fn walk(node: &Value, path: &str, out: &mut Vec<FoundReference>, top: bool, base: &str) {
+/// `path` is one buffer, extended and cut back on the way down: writes walk every
+/// resource, and a string per element was most of the walk's cost.
+fn walk(node: &Value, path: &mut String, out: &mut Vec<FoundReference>, top: bool, base: &str) {
+    let len = path.len();
     match node {
         Value::Object(o) => {
             if let Some(Value::String(r)) = o.get("reference") {
@@ -47,12 +50,18 @@ fn walk(node: &Value, path: &str, out: &mut Vec<FoundReference>, top: bool, base
                 if top && k == "contained" {
                     continue;
                 }
-                walk(v, &format!("{path}.{k}"), out, false, base);
+                path.push('.');
+                path.push_str(k);
+                walk(v, path, out, false, base);
+                path.truncate(len);
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                walk(v, &format!("{path}[{i}]"), out, false, base);
+                use std::fmt::Write;
+                let _ = write!(path, "[{i}]");
+                walk(v, path, out, false, base);
+                path.truncate(len);
             }
         }
         _ => {}

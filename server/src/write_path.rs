@@ -19,7 +19,10 @@ use crate::store::write::NewVersion;
 use crate::store::{now_micros, Store, StoreError, WriteTx};
 use crate::tenant::{Tenant, ValidationLevel};
 
+pub mod atomic;
 pub mod profile_check;
+
+pub use atomic::{Applied, AtomicError, AtomicWrite};
 
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
@@ -57,6 +60,30 @@ pub struct Written {
     pub json: String,
     /// True when the resource did not exist (or was deleted) before this write.
     pub created: bool,
+    /// Whose data it is (the access log's patient), from the index the write extracted;
+    /// `None` for a resource a conditional create found.
+    pub patient: Option<String>,
+}
+
+impl Written {
+    /// A stored version a conditional create found instead of writing.
+    pub fn found(json: &str) -> Written {
+        let existing: Value = serde_json::from_str(json).unwrap_or(Value::Null);
+        Written {
+            id: existing["id"].as_str().unwrap_or_default().to_string(),
+            version: existing["meta"]["versionId"]
+                .as_str()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1),
+            last_updated: existing["meta"]["lastUpdated"]
+                .as_str()
+                .and_then(helsebro_mappings::dates::parse_range)
+                .map_or(0, |r| r.low),
+            json: json.to_string(),
+            created: false,
+            patient: None,
+        }
+    }
 }
 
 pub enum DeleteOutcome {
@@ -96,69 +123,50 @@ impl WritePath<'_> {
         let record = self.check_at(served, &resource, self.incoming_level())?;
         let mut tx = self.store.begin_write().await?;
         if let Some(cond) = condition {
-            tx.lock_key(&cond.key).await?;
-            let found = tx.search_in_tx(&self.tenant.id, &cond.sql).await?;
-            match found.as_slice() {
+            match self.find_matches(&mut tx, &cond).await?.as_slice() {
                 [] => {}
-                [(_, json)] => {
-                    let existing: Value = serde_json::from_str(json).unwrap_or(Value::Null);
-                    return Ok(Written {
-                        id: existing["id"].as_str().unwrap_or_default().to_string(),
-                        version: existing["meta"]["versionId"]
-                            .as_str()
-                            .and_then(|v| v.parse().ok())
-                            .unwrap_or(1),
-                        last_updated: existing["meta"]["lastUpdated"]
-                            .as_str()
-                            .and_then(helsebro_mappings::dates::parse_range)
-                            .map_or(0, |r| r.low),
-                        json: json.clone(),
-                        created: false,
-                    });
-                }
+                [json] => return Ok(Written::found(json)),
                 many => return Err(WriteError::AmbiguousCondition(many.len())),
             }
         }
-        let change = Change {
+        let write = AtomicWrite::Create {
             served,
             id: uuid::Uuid::new_v4().to_string(),
             resource,
             record,
-            current: None,
-            method: "POST",
         };
-        let written = self.write_one(&mut tx, change).await?;
-        self.log_write(
-            &mut tx,
-            served,
-            &written.id,
-            written.version,
-            Some(&written.json),
-        )
-        .await?;
+        let written = self.write_one(&mut tx, write).await?;
         tx.commit().await?;
         Ok(written)
     }
 
-    /// Appends the access-log row of this write, naming the version and its patient.
-    async fn log_write(
+    /// The current JSON of the resources matching a conditional write's query, after
+    /// taking the query's lock: the same lock for a single conditional create and for a
+    /// conditional entry of a transaction, on every instance sharing the database.
+    pub async fn find_matches(
         &self,
         tx: &mut WriteTx,
-        served: ServedType,
-        id: &str,
-        version: i64,
-        json: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let Some(template) = self.audit else {
-            return Ok(());
-        };
-        let mut row = template.clone();
-        row.entity = Some(format!("{}/{id}/_history/{version}", served.name()));
-        row.patients = json
-            .and_then(|j| crate::audit::patients::patient_of_json(served, j))
-            .into_iter()
-            .collect();
-        tx.append_audit(&[row]).await
+        condition: &Condition,
+    ) -> Result<Vec<String>, StoreError> {
+        tx.lock_key(&condition.key).await?;
+        let found = tx.search_in_tx(&self.tenant.id, &condition.sql).await?;
+        Ok(found.into_iter().map(|(_, json)| json).collect())
+    }
+
+    /// One write of the atomic path in `tx` (not committed).
+    async fn apply_one(&self, tx: &mut WriteTx, write: AtomicWrite) -> Result<Applied, WriteError> {
+        match self.write_all(tx, vec![write]).await {
+            Ok(mut done) => Ok(done.pop().expect("one outcome per write")),
+            Err(AtomicError::Entry(_, e)) => Err(e),
+            Err(AtomicError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    async fn write_one(&self, tx: &mut WriteTx, write: AtomicWrite) -> Result<Written, WriteError> {
+        match self.apply_one(tx, write).await? {
+            Applied::Written(w) => Ok(w),
+            Applied::Deleted(_) => unreachable!("a create or update writes a version"),
+        }
     }
 
     /// Update, or create with the client's id when none exists. `if_match` is the version
@@ -172,63 +180,31 @@ impl WritePath<'_> {
     ) -> Result<Written, WriteError> {
         let record = self.check_at(served, &resource, self.incoming_level())?;
         let mut tx = self.store.begin_write().await?;
-        let current = tx.current(&self.tenant.id, served.name(), id).await?;
-        if let Some(expected) = if_match {
-            let matches = current
-                .as_ref()
-                .is_some_and(|c| !c.deleted && c.version == expected);
-            if !matches {
-                return Err(WriteError::VersionMismatch {
-                    expected,
-                    current: match &current {
-                        Some(c) if !c.deleted => c.version.to_string(),
-                        Some(_) => "deleted".into(),
-                        None => "none".into(),
-                    },
-                });
-            }
-        }
-        let change = Change {
+        let write = AtomicWrite::Update {
             served,
             id: id.to_string(),
             resource,
             record,
-            current,
-            method: "PUT",
+            if_match,
         };
-        let written = self.write_one(&mut tx, change).await?;
-        self.log_write(&mut tx, served, id, written.version, Some(&written.json))
-            .await?;
+        let written = self.write_one(&mut tx, write).await?;
         tx.commit().await?;
         Ok(written)
     }
 
     pub async fn delete(&self, served: ServedType, id: &str) -> Result<DeleteOutcome, WriteError> {
         let mut tx = self.store.begin_write().await?;
-        let Some(current) = tx.current(&self.tenant.id, served.name(), id).await? else {
-            return Ok(DeleteOutcome::Nothing);
+        let write = AtomicWrite::Delete {
+            served,
+            id: id.to_string(),
+            if_match: None,
         };
-        if current.deleted {
-            return Ok(DeleteOutcome::Nothing);
-        }
-        let version = current.version + 1;
-        tx.delete_record(served, &self.tenant.id, id).await?;
-        tx.save_version(&NewVersion {
-            tenant_id: &self.tenant.id,
-            resource_type: served.name(),
-            id,
-            version,
-            last_updated: now_micros(),
-            method: "DELETE",
-            json: None,
-            created: false,
-            index: &[],
-        })
-        .await?;
-        self.log_write(&mut tx, served, id, version, current.json.as_deref())
-            .await?;
+        let outcome = match self.apply_one(&mut tx, write).await? {
+            Applied::Deleted(outcome) => outcome,
+            Applied::Written(_) => unreachable!("a delete writes no version"),
+        };
         tx.commit().await?;
-        Ok(DeleteOutcome::Deleted { version })
+        Ok(outcome)
     }
 
     /// Checks a resource against R4 and its mapping, giving the platform record it maps to.
@@ -247,6 +223,16 @@ impl WritePath<'_> {
     /// (import, demo data: no access-log row) are not judged by it.
     fn incoming_level(&self) -> Option<ValidationLevel> {
         self.audit.map(|_| self.tenant.write_validation)
+    }
+
+    /// [`Self::check_at`] at the level of this write's origin, as `create` and `update`
+    /// check: for writes whose checks run apart from the write (a transaction's entries).
+    pub fn check_incoming(
+        &self,
+        served: ServedType,
+        resource: &Value,
+    ) -> Result<crate::served::Record, WriteError> {
+        self.check_at(served, resource, self.incoming_level())
     }
 
     /// Checks a resource against R4 (400 when it is not R4), then against its mapping, then
@@ -273,13 +259,6 @@ impl WritePath<'_> {
         Ok(record)
     }
 
-    async fn write_one(&self, tx: &mut WriteTx, change: Change) -> Result<Written, WriteError> {
-        self.write_batch(tx, vec![change])
-            .await?
-            .pop()
-            .expect("one result per change")
-    }
-
     /// Writes checked changes (to distinct resources) in the caller's transaction, with a
     /// few statements per table however many there are. Each change's result is its own:
     /// a refused change writes nothing and the others go on. References to served types
@@ -289,6 +268,18 @@ impl WritePath<'_> {
         &self,
         tx: &mut WriteTx,
         changes: Vec<Change>,
+    ) -> Result<Vec<Result<Written, WriteError>>, StoreError> {
+        self.write_changes(tx, changes, false).await
+    }
+
+    /// `write_batch`, where with `all_visible` a reference may also name a resource that a
+    /// later change writes: for changes that commit together or not at all, so that a
+    /// refused one never leaves another pointing at nothing.
+    pub(crate) async fn write_changes(
+        &self,
+        tx: &mut WriteTx,
+        changes: Vec<Change>,
+        all_visible: bool,
     ) -> Result<Vec<Result<Written, WriteError>>, StoreError> {
         let references: Vec<Vec<FoundReference>> = changes
             .iter()
@@ -309,6 +300,13 @@ impl WritePath<'_> {
         let existing = tx.existing(&self.tenant.id, &targets).await?;
 
         let mut written_here: HashSet<(String, String)> = HashSet::new();
+        if all_visible {
+            written_here.extend(
+                changes
+                    .iter()
+                    .map(|c| (c.served.name().to_string(), c.id.clone())),
+            );
+        }
         let mut results = Vec::with_capacity(changes.len());
         let mut staged = Vec::new();
         for (change, references) in changes.into_iter().zip(references) {
@@ -339,6 +337,10 @@ impl WritePath<'_> {
             let resource = with_server_meta(change.resource, &change.id, version, last_updated);
             let json = serde_json::to_string(&resource).expect("JSON values always serialize");
             let index = change.served.def().index(&resource);
+            let patient = match change.served {
+                ServedType::Patient => Some(change.id.clone()),
+                _ => crate::audit::patients::patient_in_index(&index),
+            };
             staged.push((
                 results.len(),
                 change.served,
@@ -353,6 +355,7 @@ impl WritePath<'_> {
                 last_updated,
                 json,
                 created,
+                patient,
             }));
         }
 

@@ -28,25 +28,19 @@ pub async fn log_request(State(state): State<AppState>, request: Request, next: 
     if note.recorded && response.status().is_success() {
         return response;
     }
-    let subtype = note.subtype.unwrap_or(match method {
+    let subtype = match method {
         Method::POST => "create",
         Method::PUT => "update",
         Method::DELETE => "delete",
         _ => "read",
-    });
+    };
     // Without a note (a path no handler took), the path names the entity; never the query.
-    let entity = note.entity.clone().or_else(|| {
-        let p = path.trim_start_matches("/fhir").trim_matches('/');
-        (!p.is_empty()).then(|| p.to_string())
-    });
-    let row = record(
-        &note.agent,
-        "rest",
+    let p = path.trim_start_matches("/fhir").trim_matches('/');
+    let row = row_of(
+        &note,
+        status,
         subtype,
-        outcome_of(status),
-        (status >= 400).then(|| status.to_string()),
-        entity,
-        note.patients.clone(),
+        (!p.is_empty()).then(|| p.to_string()),
     );
     match state.audit.append(row).await {
         Ok(()) => response,
@@ -61,4 +55,23 @@ pub async fn log_request(State(state): State<AppState>, request: Request, next: 
             )
         }
     }
+}
+
+/// The row of a request (or of a Bundle entry) from its note; `subtype` and `entity` stand
+/// where the note names none.
+pub fn row_of(
+    note: &AuditNote,
+    status: u16,
+    subtype: &'static str,
+    entity: Option<String>,
+) -> crate::store::audit::AuditRecord {
+    record(
+        &note.agent,
+        "rest",
+        note.subtype.unwrap_or(subtype),
+        outcome_of(status),
+        (status >= 400).then(|| status.to_string()),
+        note.entity.clone().or(entity),
+        note.patients.clone(),
+    )
 }

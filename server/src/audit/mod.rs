@@ -60,7 +60,7 @@ pub fn action_of(subtype: &str) -> &'static str {
         "create" => "C",
         "update" | "patch" => "U",
         "delete" => "D",
-        "operation" | "login" | "transmit" => "E",
+        "operation" | "login" | "transmit" | "batch" | "transaction" => "E",
         _ => "R",
     }
 }

@@ -11,15 +11,21 @@ pub fn patient_of(served: ServedType, resource: &Value) -> Option<String> {
     if served == ServedType::Patient {
         return resource["id"].as_str().map(str::to_string);
     }
-    index::extract(resource, served.def().search_params)
-        .into_iter()
+    patient_in_index(&index::extract(resource, served.def().search_params))
+}
+
+/// The patient a resource's extracted index names (its `patient` parameter): for a write,
+/// which has extracted it already.
+pub fn patient_in_index(index: &[index::IndexEntry]) -> Option<String> {
+    index
+        .iter()
         .filter(|e| e.param == "patient")
-        .find_map(|e| match e.value {
+        .find_map(|e| match &e.value {
             IndexValue::Reference {
                 target_type: Some(t),
                 target_id: Some(id),
                 ..
-            } if t == "Patient" => Some(id),
+            } if t == "Patient" => Some(id.clone()),
             _ => None,
         })
 }

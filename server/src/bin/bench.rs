@@ -14,6 +14,8 @@ mod delivery;
 mod floor;
 #[path = "bench/process.rs"]
 mod process;
+#[path = "bench/transaction.rs"]
+mod transaction;
 
 type BoxError = Box<dyn std::error::Error>;
 use hdrhistogram::Histogram;
@@ -47,6 +49,10 @@ struct Args {
     /// resident memory under 64 clients.
     #[arg(long)]
     process: bool,
+    /// Transaction Bundles of 100 Observations to POST (after the patients are loaded);
+    /// 0 skips that part.
+    #[arg(long, default_value_t = 0)]
+    transactions: usize,
     /// Admin URL of the PostgreSQL server (a database is created and dropped).
     #[arg(
         long,
@@ -215,6 +221,17 @@ async fn bench_backend(
             .and_then(|l| l["url"].as_str().map(str::to_string));
     }
     let ids = Arc::new(ids);
+    if args.transactions > 0 {
+        transaction::run(
+            label,
+            &client,
+            &base,
+            ids.clone(),
+            args.transactions,
+            args.concurrency,
+        )
+        .await;
+    }
 
     let (c, b, i2) = (client.clone(), base.clone(), ids.clone());
     let read = run_phase("read", args.requests, args.concurrency, move |i| {

@@ -68,6 +68,13 @@ pub enum ApiError {
     Unavailable(String),
     #[error("internal error")]
     Internal(String),
+    /// An entry of a batch or transaction Bundle failed: the outcome names it.
+    #[error("Bundle.entry[{index}]: {error}")]
+    InEntry { index: usize, error: Box<ApiError> },
+    #[error(
+        "the Bundle has {count} entries; at most {max} are processed in one batch or transaction"
+    )]
+    TooManyEntries { count: usize, max: usize },
 }
 
 impl ApiError {
@@ -76,6 +83,15 @@ impl ApiError {
             code: "invalid",
             message: message.into(),
             expression: None,
+        }
+    }
+
+    /// What an internal error hides from the client, for the server's log.
+    pub fn internal_detail(&self) -> Option<&str> {
+        match self {
+            ApiError::Internal(detail) => Some(detail),
+            ApiError::InEntry { error, .. } => error.internal_detail(),
+            _ => None,
         }
     }
 
@@ -97,6 +113,12 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            // POST is allowed at the base: an entry's refused method is a bad Bundle.
+            ApiError::InEntry { error, .. } => match **error {
+                ApiError::MethodNotAllowed { .. } => StatusCode::BAD_REQUEST,
+                ref other => other.status(),
+            },
+            ApiError::TooManyEntries { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 
@@ -158,8 +180,46 @@ impl ApiError {
                 "the server could not complete the request; it has been logged",
                 None,
             )],
+            ApiError::InEntry { index, error } => {
+                return in_entry(*index, error.outcome());
+            }
+            ApiError::TooManyEntries { .. } => {
+                vec![issue("too-long", &self.to_string(), Some("Bundle.entry"))]
+            }
         };
         json!({"resourceType": "OperationOutcome", "issue": issues})
+    }
+}
+
+/// An entry's outcome as the Bundle's: each issue names the entry, and paths within the
+/// entry's resource (`Observation.subject`) become paths within the Bundle.
+fn in_entry(index: usize, mut outcome: Value) -> Value {
+    let entry = format!("Bundle.entry[{index}]");
+    for issue in outcome["issue"].as_array_mut().into_iter().flatten() {
+        let diagnostics = issue["diagnostics"].as_str().unwrap_or_default();
+        issue["diagnostics"] = json!(format!("{entry}: {diagnostics}"));
+        let paths: Vec<String> = match issue["expression"].as_array() {
+            Some(list) => list
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|p| within_entry(&entry, p))
+                .collect(),
+            None => vec![entry.clone()],
+        };
+        issue["expression"] = json!(paths);
+    }
+    outcome
+}
+
+fn within_entry(entry: &str, path: &str) -> String {
+    if path.starts_with("Bundle.entry[") {
+        return path.to_string();
+    }
+    let starts_with_type = path.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+    match path.split_once('.') {
+        Some((_, rest)) if starts_with_type => format!("{entry}.resource.{rest}"),
+        None if starts_with_type => format!("{entry}.resource"),
+        _ => format!("{entry}.{path}"),
     }
 }
 

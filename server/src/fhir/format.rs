@@ -198,7 +198,7 @@ impl FhirResponse {
 }
 
 pub fn render_error(e: ApiError, format: Format) -> Response {
-    if let ApiError::Internal(detail) = &e {
+    if let Some(detail) = e.internal_detail() {
         tracing::error!(%detail, "request failed");
     }
     let status = e.status();

@@ -259,6 +259,7 @@ pub fn check_id(id: &str) -> Result<(), ApiError> {
 pub fn router(state: AppState) -> Router {
     use interactions::*;
     Router::new()
+        .route("/", post(transaction::handle))
         .route("/metadata", get(capabilities::handle))
         .route(
             "/.well-known/smart-configuration",
@@ -333,6 +334,8 @@ fn allowed_methods(path: &str) -> &'static str {
         ["$export"] | ["Patient", "$export"] | ["Group", _, "$export"] => "GET, POST",
         ["$export-status", _] => "GET, DELETE",
         ["metadata"] | ["_history"] | [_, "_history"] | [_, _, "_history", ..] => "GET",
+        // The base takes batch and transaction Bundles.
+        [""] => "POST",
         [_, "_search"] | [_] => "GET, POST",
         [_, _] => "GET, PUT, DELETE",
         _ => "GET",

@@ -168,8 +168,12 @@ impl WriteTx {
             }
             prev = hash;
         }
-        for sql in events.finish().into_iter().chain(patients.finish()) {
-            sql.query().persistent(false).execute(&mut *self.tx).await?;
+        for (sql, full) in events
+            .finish_sized()
+            .into_iter()
+            .chain(patients.finish_sized())
+        {
+            sql.query().persistent(full).execute(&mut *self.tx).await?;
         }
         let last = rows.last().map(|r| r.id.as_str()).unwrap_or_default();
         sqlx::query("UPDATE audit_heads SET last_id = $2, hash = $3 WHERE tenant_id = $1")

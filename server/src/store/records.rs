@@ -190,7 +190,9 @@ impl WriteTx {
         let mut rows = rows.into_iter().peekable();
         while rows.peek().is_some() {
             let mut sql = Sql::new(&head);
+            let mut count = 0;
             for (i, (id, columns)) in rows.by_ref().take(ROWS_PER_STATEMENT).enumerate() {
+                count = i + 1;
                 debug_assert!(columns.iter().map(|(n, _)| *n).eq(names.iter().copied()));
                 if i > 0 {
                     sql.push(", ");
@@ -208,7 +210,9 @@ impl WriteTx {
                 sql.push(", FALSE)");
             }
             sql.push(&tail);
-            sql.query().persistent(single).execute(self.conn()).await?;
+            // A full chunk's text repeats like a single row's: prepared once.
+            let repeats = single || count == ROWS_PER_STATEMENT;
+            sql.query().persistent(repeats).execute(self.conn()).await?;
         }
         Ok(())
     }

@@ -211,6 +211,9 @@ impl WriteTx {
                     json,
                 ]);
             }
+            // One row, or a full chunk: the same text again and again, worth preparing once
+            // (PostgreSQL parses a statement of hundreds of parameters in earnest).
+            let repeats = chunk.len() == 1 || chunk.len() == ROWS_PER_STATEMENT;
             for mut sql in current.finish() {
                 sql.push(
                     " ON CONFLICT (tenant_id, resource_type, id) DO UPDATE SET \
@@ -220,7 +223,7 @@ impl WriteTx {
                 );
                 let rows = sql
                     .query()
-                    .persistent(chunk.len() == 1)
+                    .persistent(repeats)
                     .fetch_all(&mut *self.tx)
                     .await
                     .map_err(StoreError::from_write)?;
@@ -231,7 +234,7 @@ impl WriteTx {
             }
             for sql in history.finish() {
                 sql.query()
-                    .persistent(chunk.len() == 1)
+                    .persistent(repeats)
                     .execute(&mut *self.tx)
                     .await
                     .map_err(StoreError::from_write)?;
@@ -382,8 +385,8 @@ impl WriteTx {
                 }
             }
         }
-        // A single resource's index statements repeat in shape and are worth preparing once;
-        // a batch's are one-off.
+        // A single resource's index statements repeat in shape and are worth preparing once,
+        // and so do a batch's full chunks; the rest are one-off.
         let persistent = rows.len() == 1;
         for insert in [
             tokens,
@@ -394,9 +397,9 @@ impl WriteTx {
             token_quantities,
             series,
         ] {
-            for sql in insert.finish() {
+            for (sql, full) in insert.finish_sized() {
                 sql.query()
-                    .persistent(persistent)
+                    .persistent(persistent || full)
                     .execute(&mut *self.tx)
                     .await?;
             }
@@ -535,11 +538,21 @@ impl Insert {
         self.rows += 1;
     }
 
-    pub(super) fn finish(mut self) -> Vec<Sql> {
+    pub(super) fn finish(self) -> Vec<Sql> {
+        self.finish_sized()
+            .into_iter()
+            .map(|(sql, _)| sql)
+            .collect()
+    }
+
+    /// The statements, each with whether it holds a full chunk of rows (whose text every
+    /// full chunk of this shape repeats).
+    pub(super) fn finish_sized(self) -> Vec<(Sql, bool)> {
+        let mut out: Vec<(Sql, bool)> = self.done.into_iter().map(|sql| (sql, true)).collect();
         if self.rows > 0 {
-            self.done.push(self.sql);
+            out.push((self.sql, self.rows == ROWS_PER_STATEMENT));
         }
-        self.done
+        out
     }
 }
 

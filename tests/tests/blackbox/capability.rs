@@ -221,14 +221,31 @@ async fn system_interactions_claimed_are_served(s: TestServer) {
     );
     let root = s.url("").trim_end_matches('/').to_string();
     for code in claimed {
-        let (r, kind) = match code.as_str() {
+        let (r, answer) = match code.as_str() {
             "history-system" => (s.get("_history").await, "history"),
             "search-system" => (s.get(&root).await, "searchset"),
+            "transaction" | "batch" => {
+                let read = json!({"resourceType": "Bundle", "type": code, "entry": [
+                    {"request": {"method": "GET", "url": "Patient"}}]});
+                let r = s.post_json(&s.base, &read).await;
+                (
+                    r,
+                    if code == "batch" {
+                        "batch-response"
+                    } else {
+                        "transaction-response"
+                    },
+                )
+            }
             other => panic!("the CapabilityStatement claims '{other}', which has no check here"),
         };
         let bundle = json_with_status(r, 200).await;
-        assert_eq!(bundle["type"], kind, "{bundle}");
-        assert_eq!(bundle["total"], 1, "{bundle}");
+        assert_eq!(bundle["type"], answer, "{bundle}");
+        if answer == "history" || answer == "searchset" {
+            assert_eq!(bundle["total"], 1, "{bundle}");
+        } else {
+            assert_eq!(bundle["entry"][0]["resource"]["total"], 1, "{bundle}");
+        }
     }
     // The parameters listed for searches across types work there.
     for p in cs["rest"][0]["searchParam"]

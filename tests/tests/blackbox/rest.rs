@@ -176,7 +176,7 @@ async fn history(s: &TestServer, path: &str) -> Value {
     bundle
 }
 
-fn entries(bundle: &Value) -> Vec<Value> {
+pub(crate) fn entries(bundle: &Value) -> Vec<Value> {
     bundle["entry"].as_array().cloned().unwrap_or_default()
 }
 

@@ -11,6 +11,7 @@ pub mod group;
 pub mod history;
 pub mod read;
 pub mod search;
+pub mod transaction;
 pub mod update;
 pub mod validate;
 pub mod vread;
@@ -58,13 +59,26 @@ pub fn with_prefer_return(ctx: &Ctx, mut response: FhirResponse, what: &str) -> 
     response
 }
 
+/// A write's answer under `Prefer: return`; `otherwise` says what it did when it did not
+/// create.
+pub fn write_answer(
+    ctx: &Ctx,
+    response: FhirResponse,
+    created: bool,
+    otherwise: &str,
+) -> FhirResponse {
+    with_prefer_return(ctx, response, if created { "created" } else { otherwise })
+}
+
 /// Parses `If-Match: W/"3"` (or `"3"`) into the version number.
 pub fn if_match(ctx: &Ctx) -> Result<Option<i64>, ApiError> {
-    let Some(raw) = ctx.header(header::IF_MATCH) else {
-        return Ok(None);
-    };
+    ctx.header(header::IF_MATCH).map(parse_if_match).transpose()
+}
+
+/// The version of an ETag sent as `If-Match` (the header, or a Bundle entry's `ifMatch`).
+pub fn parse_if_match(raw: &str) -> Result<i64, ApiError> {
     let v = raw.trim().trim_start_matches("W/").trim_matches('"');
-    v.parse().map(Some).map_err(|_| {
+    v.parse().map_err(|_| {
         ApiError::bad_request(format!(
             "If-Match '{raw}' is not a version ETag such as W/\"1\""
         ))

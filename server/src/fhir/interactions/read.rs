@@ -12,7 +12,7 @@ pub async fn handle(mut ctx: Ctx, Path((rtype, id)): Path<(String, String)>) -> 
     ctx.render(result)
 }
 
-async fn read(ctx: &mut Ctx, rtype: &str, id: &str) -> Result<FhirResponse, ApiError> {
+pub async fn read(ctx: &mut Ctx, rtype: &str, id: &str) -> Result<FhirResponse, ApiError> {
     ctx.note("read", format!("{rtype}/{id}"));
     ctx.negotiated()?;
     let served = served_type(rtype)?;

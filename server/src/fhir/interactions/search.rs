@@ -19,16 +19,19 @@ use crate::served::ServedType;
 use crate::store::search::Match;
 
 pub async fn get(mut ctx: Ctx, Path(rtype): Path<String>) -> Rendered {
-    ctx.note("search-type", rtype.clone());
-    let result = async {
-        ctx.negotiated()?;
-        ctx.authorize(served_type(&rtype)?, Permission::Search)?;
-        let pairs = resolve_saved(&ctx, &rtype).await?;
-        let path = format!("{}/{rtype}", ctx.base());
-        search(&ctx, &rtype, &pairs, None, Within { path, only: None }).await
-    }
-    .await;
+    let result = search_type(&mut ctx, &rtype).await;
     ctx.render(result)
+}
+
+
+/// `GET [type]?…` with the parameters of `ctx.query` (a request's, or a Bundle entry's).
+pub async fn search_type(ctx: &mut Ctx, rtype: &str) -> Result<FhirResponse, ApiError> {
+    ctx.note("search-type", rtype.to_string());
+    ctx.negotiated()?;
+    ctx.authorize(served_type(rtype)?, Permission::Search)?;
+    let pairs = resolve_saved(ctx, rtype).await?;
+    let path = format!("{}/{rtype}", ctx.base());
+    search(ctx, rtype, &pairs, None, Within { path, only: None }).await
 }
 
 pub async fn post(mut ctx: Ctx, Path(rtype): Path<String>, body: Body) -> Rendered {

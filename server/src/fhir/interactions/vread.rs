@@ -15,7 +15,12 @@ pub async fn handle(
     ctx.render(result)
 }
 
-async fn vread(ctx: &mut Ctx, rtype: &str, id: &str, vid: &str) -> Result<FhirResponse, ApiError> {
+pub async fn vread(
+    ctx: &mut Ctx,
+    rtype: &str,
+    id: &str,
+    vid: &str,
+) -> Result<FhirResponse, ApiError> {
     ctx.note("vread", format!("{rtype}/{id}/_history/{vid}"));
     ctx.negotiated()?;
     let served = served_type(rtype)?;
