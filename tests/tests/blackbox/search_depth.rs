@@ -619,6 +619,28 @@ async fn sort_orders_and_pages_by_offset(s: TestServer) {
         page = json_with_status(s.get(&next).await, 200).await;
     }
     assert_eq!(seen, by_value);
+    // A POSTed sorted search pages by its handle and an offset; its values stay out of links.
+    let r = s
+        .request(Method::POST, "Observation/_search")
+        .form(&[("_sort", "-value-quantity"), ("_count", "2")])
+        .send()
+        .await
+        .expect("request");
+    let mut page = json_with_status(r, 200).await;
+    let mut posted = Vec::new();
+    loop {
+        posted.extend(order(&page));
+        let Some(next) = link(&page, "next") else {
+            break;
+        };
+        assert!(
+            next.contains("_page=") && next.contains("_offset="),
+            "{next}"
+        );
+        assert!(!next.contains("value-quantity"), "{next}");
+        page = json_with_status(s.get(&next).await, 200).await;
+    }
+    assert_eq!(posted, by_value);
     let why = refused(&s, "Patient", &[("_sort", "shoe-size")], 400).await;
     assert!(why.contains("shoe-size"), "{why}");
 }

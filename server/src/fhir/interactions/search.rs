@@ -23,7 +23,6 @@ pub async fn get(mut ctx: Ctx, Path(rtype): Path<String>) -> Rendered {
     ctx.render(result)
 }
 
-
 /// `GET [type]?…` with the parameters of `ctx.query` (a request's, or a Bundle entry's).
 pub async fn search_type(ctx: &mut Ctx, rtype: &str) -> Result<FhirResponse, ApiError> {
     ctx.note("search-type", rtype.to_string());
