@@ -48,6 +48,8 @@ pub struct IdTokenKey {
 pub struct KeyRing {
     keys: RwLock<Vec<Arc<SigningKey>>>,
     id_token: RwLock<Option<Arc<IdTokenKey>>>,
+    /// Access tokens this process has verified (see `verified`).
+    pub verified: super::verified::VerifiedTokens,
 }
 
 impl KeyRing {
@@ -61,6 +63,7 @@ impl KeyRing {
         Ok(KeyRing {
             keys: RwLock::new(parse_all(&stored)?),
             id_token: RwLock::new(newest_id_token_key(&stored)?),
+            verified: Default::default(),
         })
     }
 

@@ -31,3 +31,4 @@ pub mod token_endpoint;
 pub mod tokens;
 pub mod upstream;
 pub mod user_tokens;
+pub mod verified;

@@ -125,36 +125,27 @@ pub async fn verify(
     token: &str,
 ) -> Result<Access, TokenError> {
     let invalid = |why: &str| TokenError::Invalid(why.to_string());
-    let header = decode_header(token).map_err(|_| invalid("not a JWT"))?;
-    // The algorithm is ours to choose, never the token's: `none`, HMAC with the public key
-    // as secret and every other algorithm are refused here.
-    if header.alg != Algorithm::ES256 {
-        return Err(invalid("algorithm is not ES256"));
-    }
-    let kid = header.kid.ok_or_else(|| invalid("no kid"))?;
-    let key = keys
-        .find(store, &kid)
-        .await?
-        .ok_or_else(|| invalid("unknown kid"))?;
-    let mut validation = Validation::new(Algorithm::ES256);
-    validation.set_audience(&[audience]);
-    validation.set_issuer(&[audience]);
-    validation.set_required_spec_claims(&["exp", "iat", "aud", "iss", "sub"]);
-    validation.leeway = 30;
-    let claims = decode::<Claims>(token, &key.decoding, &validation)
-        .map_err(|e| TokenError::Invalid(format!("rejected: {e}")))?
-        .claims;
+    let now = now_micros() / 1_000_000;
+    let cache_key = super::verified::key(token, audience);
+    let claims = match keys.verified.get(&cache_key, now) {
+        Some(v) => v,
+        None => {
+            let v = verify_signature(store, keys, audience, token).await?;
+            keys.verified.put(cache_key, v.clone(), now);
+            v
+        }
+    };
     let (grant, tenant) = store
         .access_grant(&claims.jti)
         .await?
         .ok_or_else(|| invalid("no grant"))?;
-    if grant.revoked || grant.expires_at <= now_micros() / 1_000_000 {
+    if grant.revoked || grant.expires_at <= now {
         return Err(invalid("revoked or expired grant"));
     }
     if tenant.org_number != claims.tenant {
         return Err(invalid("tenant mismatch"));
     }
-    if claims.cnf.map(|c| c.jkt) != grant.jkt {
+    if claims.jkt != grant.jkt {
         return Err(invalid("key binding differs from the grant"));
     }
     let scopes = Scopes::parse(&grant.scope).map_err(|_| invalid("stored scope unreadable"))?;
@@ -171,6 +162,44 @@ pub async fn verify(
     };
     Ok(access.with_care(store).await?)
 }
+
+/// The signature, algorithm, key, audience, issuer and expiry of `token`.
+async fn verify_signature(
+    store: &Store,
+    keys: &KeyRing,
+    audience: &str,
+    token: &str,
+) -> Result<super::verified::Verified, TokenError> {
+    let invalid = |why: &str| TokenError::Invalid(why.to_string());
+    let header = decode_header(token).map_err(|_| invalid("not a JWT"))?;
+    // The algorithm is ours to choose, never the token's: `none`, HMAC with the public key
+    // as secret and every other algorithm are refused here.
+    if header.alg != Algorithm::ES256 {
+        return Err(invalid("algorithm is not ES256"));
+    }
+    let kid = header.kid.ok_or_else(|| invalid("no kid"))?;
+    let key = keys
+        .find(store, &kid)
+        .await?
+        .ok_or_else(|| invalid("unknown kid"))?;
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&[audience]);
+    validation.set_issuer(&[audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "aud", "iss", "sub"]);
+    validation.leeway = LEEWAY_SECS;
+    let claims = decode::<Claims>(token, &key.decoding, &validation)
+        .map_err(|e| TokenError::Invalid(format!("rejected: {e}")))?
+        .claims;
+    Ok(super::verified::Verified {
+        jti: claims.jti,
+        tenant: claims.tenant,
+        jkt: claims.cnf.map(|c| c.jkt),
+        valid_until: claims.exp + LEEWAY_SECS as i64,
+    })
+}
+
+/// Clock skew tolerated on `exp`.
+const LEEWAY_SECS: u64 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {

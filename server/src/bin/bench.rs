@@ -102,6 +102,38 @@ impl Phase {
     }
 }
 
+/// An HTTP client that sends an operator token for `base` with `scope` on every request.
+async fn authorized_client(
+    state: &helsebro::fhir::AppState,
+    base: &str,
+    scope: &str,
+    connections: usize,
+) -> Result<reqwest::Client, BoxError> {
+    let token = helsebro::auth::tokens::operator_token(
+        &state.store,
+        &state.keys,
+        base,
+        &helsebro::auth::tokens::OperatorRequest {
+            tenant: &state.tenant,
+            scope,
+            patient: None,
+            user: None,
+            lifetime: Duration::from_secs(24 * 3600),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {token}").parse()?,
+    );
+    Ok(reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .default_headers(headers)
+        .build()?)
+}
+
 /// Runs `n` requests over `concurrency` workers; `make(i)` builds request `i`.
 async fn run_phase<F>(name: &'static str, n: usize, concurrency: usize, make: F) -> Phase
 where
@@ -166,29 +198,8 @@ async fn bench_backend(
         helsebro::app::router(state),
     ));
     let base = format!("http://{addr}/fhir");
-    let token = helsebro::auth::tokens::operator_token(
-        &state_for_import.store,
-        &state_for_import.keys,
-        &base,
-        &helsebro::auth::tokens::OperatorRequest {
-            tenant: &state_for_import.tenant,
-            scope: "system/*.cruds",
-            patient: None,
-            user: None,
-            lifetime: Duration::from_secs(24 * 3600),
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse()?,
-    );
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(args.concurrency)
-        .default_headers(headers)
-        .build()?;
+    let client =
+        authorized_client(&state_for_import, &base, "system/*.cruds", args.concurrency).await?;
 
     let (c, b) = (client.clone(), base.clone());
     let create = run_phase("create", args.patients, args.concurrency, move |i| {

@@ -451,7 +451,7 @@ impl Store {
             sql.push(" AND (").append(f).push(")");
         }
         sql.push(" ORDER BY r.seq LIMIT ").int(limit);
-        let rows = sql.query().fetch_all(self.pool()).await?;
+        let rows = sql.search_query().fetch_all(self.pool()).await?;
         Ok(rows.iter().map(export_row).collect())
     }
 

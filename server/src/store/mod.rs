@@ -85,6 +85,8 @@ impl Store {
             Backend::Sqlite => {
                 AnyPoolOptions::new()
                     .max_connections(8)
+                    // The file is local: no connection breaks between uses.
+                    .test_before_acquire(false)
                     // Statistics another process's ANALYZE wrote reach a connection only
                     // when it is opened (see `analyze`).
                     .max_lifetime(Duration::from_secs(600))
@@ -111,17 +113,19 @@ impl Store {
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .after_connect(|conn, _| {
+                    // A ping before every use is a round trip on every query: only a
+                    // connection idle for a while (the server may have restarted or a
+                    // proxy dropped it) is pinged first.
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
                         Box::pin(async move {
-                            // Search selectivity depends on the values (one patient's
-                            // observations vs. a year of dates); a generic plan cached for a
-                            // prepared statement cannot see them and picks the wrong index.
-                            conn.execute("SET plan_cache_mode = force_custom_plan")
-                                .await?;
-                            Ok(())
+                            if meta.idle_for > Duration::from_secs(30) {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
                         })
                     })
+                    .acquire_timeout(Duration::from_secs(10))
                     .connect_with(options)
                     .await?
             }

@@ -17,7 +17,7 @@ pub struct Match {
 impl Store {
     /// `sql` selects `seq, json, resource_type, id` of `tenant_id`'s resources in page order.
     pub async fn search_page(&self, tenant_id: &str, sql: &Sql) -> Result<Vec<Match>, StoreError> {
-        let rows = sql.query().fetch_all(self.pool()).await?;
+        let rows = sql.search_query().fetch_all(self.pool()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             out.push(Match {
@@ -32,7 +32,7 @@ impl Store {
 
     /// `sql` selects a single count.
     pub async fn search_count(&self, sql: &Sql) -> Result<i64, StoreError> {
-        Ok(sql.query().fetch_one(self.pool()).await?.get(0))
+        Ok(sql.search_query().fetch_one(self.pool()).await?.get(0))
     }
 
     /// How many rows `sql` (a `SELECT 1 …`) gives, as the planner estimates it on
@@ -48,7 +48,10 @@ impl Store {
                 .search_count(&wrap("SELECT COUNT(*) FROM (", ") AS m"))
                 .await;
         }
-        let rows = wrap("EXPLAIN ", "").query().fetch_all(self.pool()).await?;
+        let rows = wrap("EXPLAIN ", "")
+            .search_query()
+            .fetch_all(self.pool())
+            .await?;
         // The top plan line: `Index Scan … (cost=… rows=N width=…)`.
         let estimate = rows
             .first()
@@ -68,7 +71,7 @@ impl Store {
 
     /// `sql` selects two text columns, e.g. the `(type, id)` a set of resources refers to.
     pub async fn search_pairs(&self, sql: &Sql) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sql.query().fetch_all(self.pool()).await?;
+        let rows = sql.search_query().fetch_all(self.pool()).await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 }

@@ -86,6 +86,13 @@ impl Sql {
         self
     }
 
+    /// A search: a one-off statement, planned with its values. Its selectivity depends on
+    /// them (one patient's observations or a year of dates), which a plan cached for a
+    /// prepared statement cannot see.
+    pub fn search_query(&self) -> Query<'_, Any, AnyArguments<'_>> {
+        self.query().persistent(false)
+    }
+
     pub fn query(&self) -> Query<'_, Any, AnyArguments<'_>> {
         let mut q = sqlx::query(&self.text);
         for arg in &self.args {

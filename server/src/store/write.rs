@@ -563,7 +563,7 @@ impl WriteTx {
         tenant_id: &str,
         sql: &Sql,
     ) -> Result<Vec<(i64, String)>, StoreError> {
-        let rows = sql.query().fetch_all(&mut *self.tx).await?;
+        let rows = sql.search_query().fetch_all(&mut *self.tx).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
             out.push((r.get(0), self.store.unseal(tenant_id, r.get(1)).await?));

@@ -15,6 +15,8 @@ pub async fn start(database_url: &str, connections: u32) -> Result<String, super
     sqlx::any::install_default_drivers();
     let pool = AnyPoolOptions::new()
         .max_connections(connections)
+        // As the server's pool: no ping before each query.
+        .test_before_acquire(false)
         .connect(database_url)
         .await?;
     let app = Router::new()

@@ -54,29 +54,7 @@ pub async fn run(
         ids.len()
     );
 
-    let token = helsebro::auth::tokens::operator_token(
-        &state.store,
-        &state.keys,
-        &base,
-        &helsebro::auth::tokens::OperatorRequest {
-            tenant: &state.tenant,
-            scope: "system/*.rs",
-            patient: None,
-            user: None,
-            lifetime: Duration::from_secs(3600),
-        },
-    )
-    .await
-    .map_err(|e| e.to_string())?;
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(
-        reqwest::header::AUTHORIZATION,
-        format!("Bearer {token}").parse()?,
-    );
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CLIENTS)
-        .default_headers(headers)
-        .build()?;
+    let client = super::authorized_client(state, &base, "system/*.rs", CLIENTS).await?;
 
     let peak = Arc::new(AtomicU64::new(0));
     let done = Arc::new(AtomicBool::new(false));
