@@ -209,6 +209,14 @@ async fn forged_expired_foreign_and_revoked_tokens_are_refused(s: TestServer) {
     let base: &'static str = Box::leak(s.base.clone().into_boxed_str());
     forged.push(("expired", token(base, 0).await));
     let revoked = s.token("system/*.rs", None).await;
+    // Used once first: a token whose signature was verified (and is remembered) still
+    // fails at once when its grant is revoked.
+    assert_eq!(
+        get(&s.client_with(&revoked), &s, "Patient/p1")
+            .await
+            .status(),
+        200
+    );
     let jti = claims_of(&revoked)["jti"].as_str().unwrap().to_string();
     assert!(s.state.store.revoke_access_grant(&jti).await.unwrap());
     forged.push(("revoked", revoked));
