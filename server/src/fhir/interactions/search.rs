@@ -119,7 +119,7 @@ pub async fn compartment(
                 expression: None,
             })?;
         let def = served.def();
-        let mut choices: Vec<Clause> = names
+        let choices: Vec<Clause> = names
             .iter()
             .map(|name| {
                 let param = def
@@ -133,13 +133,7 @@ pub async fn compartment(
                 Clause::plain(param, vec![value])
             })
             .collect();
-        let clause = match choices.len() {
-            1 => choices.pop().expect("one"),
-            _ => Clause {
-                nested: Some(Nested::AnyOf(choices.clone())),
-                ..choices[0].clone()
-            },
-        };
+        let clause = Clause::any_of(choices).expect("every compartment names a parameter");
         let path = format!("{}/{owner}/{owner_id}/{rtype}", ctx.base());
         let pairs = ctx.query.clone();
         search(
@@ -264,13 +258,8 @@ async fn search(
         };
     let store = &ctx.state.store;
     if parsed.summary == Some(Summary::Count) {
-        let mut bundle = Bundle::new("searchset");
-        bundle.link.push(Link {
-            relation: "self",
-            url: url_with(&within.path, &link_params),
-        });
-        bundle.total = Some(store.search_count(&compile::count(&scope, &parsed)).await?);
-        return Ok(FhirResponse::new(StatusCode::OK, Some(bundle.to_json())));
+        let total = store.search_count(&compile::count(&scope, &parsed)).await?;
+        return Ok(count_only(&within.path, &link_params, total));
     }
     let mut matches = store
         .search_page(&ctx.tenant().id, &compile::page(&scope, &parsed))
@@ -300,6 +289,17 @@ async fn search(
         total,
     };
     Ok(page.bundle(ctx, matches, included))
+}
+
+/// `_summary=count`: the searchset with its total and no entries.
+fn count_only(path: &str, link_params: &[(String, String)], total: i64) -> FhirResponse {
+    let mut bundle = Bundle::new("searchset");
+    bundle.link.push(Link {
+        relation: "self",
+        url: url_with(path, link_params),
+    });
+    bundle.total = Some(total);
+    FhirResponse::new(StatusCode::OK, Some(bundle.to_json()))
 }
 
 /// Without `_total`, a total is given only where it costs nothing: on a first page that
@@ -488,13 +488,8 @@ async fn search_system(ctx: &Ctx, pairs: &[(String, String)]) -> Result<FhirResp
     let store = &ctx.state.store;
     let count = || compile::count_across(&scopes);
     if parsed.summary == Some(Summary::Count) {
-        let mut bundle = Bundle::new("searchset");
-        bundle.link.push(Link {
-            relation: "self",
-            url: url_with(ctx.base(), &link_params),
-        });
-        bundle.total = Some(store.search_count(&count()).await?);
-        return Ok(FhirResponse::new(StatusCode::OK, Some(bundle.to_json())));
+        let total = store.search_count(&count()).await?;
+        return Ok(count_only(ctx.base(), &link_params, total));
     }
     let mut matches = store
         .search_page(&ctx.tenant().id, &compile::page_across(&scopes, parsed))

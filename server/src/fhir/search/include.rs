@@ -7,7 +7,7 @@ use helsebro_conformance::registry::{self, ResourceDef};
 use helsebro_mappings::index::ParamKind;
 
 use super::compile::{self, Scope};
-use super::params::{self, Clause, Include, Nested, ParsedSearch};
+use super::params::{self, Clause, Include, ParsedSearch};
 use crate::auth::scopes::Permission;
 use crate::fhir::error::ApiError;
 use crate::fhir::{served_type, Ctx};
@@ -149,13 +149,8 @@ async fn reverse(
             choices.push(Clause::plain(param, values));
         }
     }
-    let clause = match choices.len() {
-        0 => return Ok(Vec::new()),
-        1 => choices.pop().expect("one choice"),
-        _ => Clause {
-            nested: Some(Nested::AnyOf(choices.clone())),
-            ..choices[0].clone()
-        },
+    let Some(clause) = Clause::any_of(choices) else {
+        return Ok(Vec::new());
     };
     fetch(ctx, scope, include.source, vec![clause]).await
 }

@@ -64,6 +64,20 @@ impl Clause {
         }
     }
 
+    /// Any of `choices` (a compartment's parameters, a reverse include's): the one clause
+    /// itself when there is one, `None` when there is none.
+    pub fn any_of(mut choices: Vec<Clause>) -> Option<Clause> {
+        match choices.len() {
+            0 | 1 => choices.pop(),
+            _ => Some(Clause {
+                param: choices[0].param,
+                modifier: None,
+                values: Vec::new(),
+                nested: Some(Nested::AnyOf(choices)),
+            }),
+        }
+    }
+
     /// The resource types this clause reads besides the searched one, for authorization.
     pub fn nested_types(&self) -> Vec<&'static ResourceDef> {
         let mut out = Vec::new();
