@@ -145,6 +145,38 @@ pub fn find(type_name: &str) -> Option<&'static ResourceDef> {
     SERVED.iter().find(|d| d.type_name == type_name)
 }
 
+/// A contained resource of a served type, indexed for `_contained` searches.
+#[derive(Debug, Clone)]
+pub struct ContainedIndex {
+    pub resource_type: &'static str,
+    pub id: String,
+    pub index: Vec<helsebro_mappings::index::IndexEntry>,
+}
+
+/// The contained resources of `resource` that are of a served type, each with its index
+/// entries. One without an id (which FHIR forbids) or whose id repeats is left out: it
+/// could not be told apart in a result.
+pub fn contained_index(resource: &serde_json::Value) -> Vec<ContainedIndex> {
+    let mut out: Vec<ContainedIndex> = Vec::new();
+    for contained in resource["contained"].as_array().into_iter().flatten() {
+        let (Some(type_name), Some(id)) =
+            (contained["resourceType"].as_str(), contained["id"].as_str())
+        else {
+            continue;
+        };
+        let Some(def) = find(type_name) else { continue };
+        if out.iter().any(|c| c.id == id) {
+            continue;
+        }
+        out.push(ContainedIndex {
+            resource_type: def.type_name,
+            id: id.to_string(),
+            index: def.index(contained),
+        });
+    }
+    out
+}
+
 impl ResourceDef {
     pub fn search_param(&self, name: &str) -> Option<&'static SearchParamDef> {
         self.all_search_params().find(|p| p.name == name)

@@ -3,6 +3,7 @@
 //! a new parameter) cover resources written before it. Batches of 500, each one transaction;
 //! searches keep working throughout and see each batch whole.
 
+use helsebro_conformance::registry::contained_index;
 use serde_json::Value;
 use sqlx::Row;
 
@@ -39,17 +40,27 @@ pub async fn reindex(store: &Store, mut progress: impl FnMut(u64)) -> Result<u64
             let json = store.unseal(&tenant_id, row.get(3)).await?;
             let resource: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
             let index = served.def().index(&resource);
-            batch.push((row.get::<i64, _>(0), tenant_id, served.name(), index));
+            let contained = contained_index(&resource);
+            batch.push((
+                row.get::<i64, _>(0),
+                tenant_id,
+                served.name(),
+                index,
+                contained,
+            ));
         }
         let index_rows: Vec<IndexRows> = batch
             .iter()
-            .map(|(seq, tenant_id, resource_type, index)| IndexRows {
-                seq: *seq,
-                tenant_id,
-                resource_type,
-                index,
-                replace: true,
-            })
+            .map(
+                |(seq, tenant_id, resource_type, index, contained)| IndexRows {
+                    seq: *seq,
+                    tenant_id,
+                    resource_type,
+                    index,
+                    contained,
+                    replace: true,
+                },
+            )
             .collect();
         let mut tx = store.begin_write().await?;
         tx.replace_index(&index_rows).await?;

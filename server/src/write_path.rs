@@ -2,6 +2,7 @@
 //! maps it to the platform record, saves the record, writes the new resource version with
 //! its search index, and commits — or changes nothing.
 
+use helsebro_conformance::registry::contained_index;
 use helsebro_mappings::dates::format_instant;
 use std::collections::HashSet;
 
@@ -337,6 +338,7 @@ impl WritePath<'_> {
             let resource = with_server_meta(change.resource, &change.id, version, last_updated);
             let json = serde_json::to_string(&resource).expect("JSON values always serialize");
             let index = change.served.def().index(&resource);
+            let contained = contained_index(&resource);
             let patient = match change.served {
                 ServedType::Patient => Some(change.id.clone()),
                 _ => crate::audit::patients::patient_in_index(&index),
@@ -348,6 +350,7 @@ impl WritePath<'_> {
                 change.record,
                 change.method,
                 index,
+                contained,
             ));
             results.push(Ok(Written {
                 id: String::new(),
@@ -361,12 +364,12 @@ impl WritePath<'_> {
 
         let records: Vec<(&str, &crate::served::Record)> = staged
             .iter()
-            .map(|(_, _, id, record, _, _)| (id.as_str(), record))
+            .map(|(_, _, id, record, _, _, _)| (id.as_str(), record))
             .collect();
         tx.save_records(&self.tenant.id, &records).await?;
         let versions: Vec<NewVersion> = staged
             .iter()
-            .map(|(at, served, id, _, method, index)| {
+            .map(|(at, served, id, _, method, index, contained)| {
                 let w = results[*at].as_ref().expect("staged changes are accepted");
                 NewVersion {
                     tenant_id: &self.tenant.id,
@@ -378,12 +381,13 @@ impl WritePath<'_> {
                     json: Some(&w.json),
                     created: w.created,
                     index,
+                    contained,
                 }
             })
             .collect();
         tx.save_versions(&versions).await?;
         drop(versions);
-        for (at, _, id, _, _, _) in staged {
+        for (at, _, id, _, _, _, _) in staged {
             if let Ok(w) = &mut results[at] {
                 w.id = id;
             }

@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::audit::AuditRecord;
 use super::sql::Sql;
-use super::write::{id_list, WriteTx, INDEX_TABLES};
+use super::write::{id_list, WriteTx};
 use super::{Backend, Store, StoreError};
 use crate::served::ServedType;
 
@@ -143,18 +143,7 @@ impl WriteTx {
             .iter()
             .map(|r| r.get(0))
             .collect();
-        if !seqs.is_empty() {
-            for table in INDEX_TABLES {
-                let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE resource_seq IN ("));
-                for (i, seq) in seqs.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.int(*seq);
-                }
-                sql.push(")").query().execute(&mut *self.tx).await?;
-            }
-        }
+        self.delete_index_rows(&seqs).await?;
         let versions = rows_of("DELETE FROM", "resource_versions", true)
             .query()
             .execute(&mut *self.tx)

@@ -12,10 +12,13 @@ pub struct Match {
     pub json: String,
     pub resource_type: String,
     pub id: String,
+    /// A contained resource's container, `(type, id)`; `json` is then the container's.
+    pub container: Option<(String, String)>,
 }
 
 impl Store {
-    /// `sql` selects `seq, json, resource_type, id` of `tenant_id`'s resources in page order.
+    /// `sql` selects `seq, json, resource_type, id` of `tenant_id`'s resources in page order,
+    /// and for contained resources their container's type and id.
     pub async fn search_page(&self, tenant_id: &str, sql: &Sql) -> Result<Vec<Match>, StoreError> {
         let rows = sql.search_query().fetch_all(self.pool()).await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -25,6 +28,12 @@ impl Store {
                 json: self.unseal(tenant_id, r.get(1)).await?,
                 resource_type: r.get(2),
                 id: r.get(3),
+                container: if r.len() > 5 {
+                    r.get::<Option<String>, _>(4)
+                        .zip(r.get::<Option<String>, _>(5))
+                } else {
+                    None
+                },
             });
         }
         Ok(out)

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use helsebro_conformance::registry::ContainedIndex;
 use helsebro_mappings::index::{IndexEntry, IndexValue};
 use sqlx::{Any, AnyConnection, Row, Transaction};
 use tokio::sync::OwnedMutexGuard;
@@ -34,6 +35,8 @@ pub struct NewVersion<'a> {
     /// The version brings the resource into existence.
     pub created: bool,
     pub index: &'a [IndexEntry],
+    /// Its contained resources of served types, indexed apart (`_contained` searches).
+    pub contained: &'a [ContainedIndex],
 }
 
 impl Store {
@@ -252,6 +255,7 @@ impl WriteTx {
                 tenant_id: v.tenant_id,
                 resource_type: v.resource_type,
                 index: v.index,
+                contained: v.contained,
                 // A first version has no index rows yet: six round trips saved on every create.
                 replace: v.version > 1,
             })
@@ -264,23 +268,65 @@ impl WriteTx {
         Ok(self.save_versions(std::slice::from_ref(v)).await?[0])
     }
 
-    /// Writes the index rows of resources, first removing their old rows where `replace`.
-    pub async fn replace_index(&mut self, rows: &[IndexRows<'_>]) -> Result<(), StoreError> {
-        let replaced: Vec<i64> = rows.iter().filter(|r| r.replace).map(|r| r.seq).collect();
-        for chunk in replaced.chunks(ROWS_PER_STATEMENT) {
+    /// Removes the index rows of the resources at `seqs`, and their contained resources
+    /// with the index rows of those.
+    pub(super) async fn delete_index_rows(&mut self, seqs: &[i64]) -> Result<(), StoreError> {
+        for chunk in seqs.chunks(ROWS_PER_STATEMENT) {
+            let mut sql = Sql::new("SELECT id FROM contained_resources WHERE container_seq IN (");
+            sql.append(&int_list(chunk)).push(")");
+            let contained: Vec<i64> = sql
+                .query()
+                .persistent(chunk.len() == 1)
+                .fetch_all(&mut *self.tx)
+                .await?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            let mut owners = chunk.to_vec();
+            if !contained.is_empty() {
+                owners.extend(contained.iter().map(|id| -id));
+                let mut sql = Sql::new("DELETE FROM contained_resources WHERE container_seq IN (");
+                sql.append(&int_list(chunk)).push(")");
+                sql.query().persistent(false).execute(&mut *self.tx).await?;
+            }
             for table in INDEX_TABLES {
                 let mut sql = Sql::new(&format!("DELETE FROM {table} WHERE resource_seq IN ("));
-                for (i, seq) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        sql.push(", ");
-                    }
-                    sql.int(*seq);
-                }
-                sql.push(")");
+                sql.append(&int_list(&owners)).push(")");
                 sql.query()
-                    .persistent(chunk.len() == 1)
+                    .persistent(owners.len() == 1)
                     .execute(&mut *self.tx)
                     .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the index rows of resources, first removing their old rows where `replace`.
+    /// A contained resource gets a `contained_resources` row and index rows under the
+    /// negative of its id.
+    pub async fn replace_index(&mut self, rows: &[IndexRows<'_>]) -> Result<(), StoreError> {
+        let replaced: Vec<i64> = rows.iter().filter(|r| r.replace).map(|r| r.seq).collect();
+        self.delete_index_rows(&replaced).await?;
+        let mut owners: Vec<(i64, &str, &str, &[IndexEntry])> = rows
+            .iter()
+            .map(|v| (v.seq, v.tenant_id, v.resource_type, v.index))
+            .collect();
+        for v in rows {
+            // Rare, so one statement each: the id each gets is what its rows are keyed by.
+            for c in v.contained {
+                let id: i64 = sqlx::query(
+                    "INSERT INTO contained_resources \
+                     (tenant_id, container_seq, resource_type, contained_id) \
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(v.tenant_id)
+                .bind(v.seq)
+                .bind(c.resource_type)
+                .bind(&c.id)
+                .fetch_one(&mut *self.tx)
+                .await?
+                .get(0);
+                owners.push((-id, v.tenant_id, c.resource_type, &c.index));
             }
         }
         let mut tokens = Insert::new(
@@ -300,15 +346,14 @@ impl WriteTx {
         let mut token_quantities = Insert::new(
             "search_token_quantity (resource_seq, tenant_id, resource_type, param, system, code, value, unit_system, unit_code, unit)",
         );
-        for v in rows {
-            let seq = &v.seq;
+        for &(seq, tenant_id, resource_type, index) in &owners {
             // National identity numbers are indexed by keyed hash, never as written.
-            let hasher = self.store.search_hasher(v.tenant_id).await?;
-            for entry in v.index {
+            let hasher = self.store.search_hasher(tenant_id).await?;
+            for entry in index {
                 let common = [
-                    Arg::Int(*seq),
-                    Arg::Text(v.tenant_id.to_string()),
-                    Arg::Text(v.resource_type.to_string()),
+                    Arg::Int(seq),
+                    Arg::Text(tenant_id.to_string()),
+                    Arg::Text(resource_type.to_string()),
                     Arg::Text(entry.param.to_string()),
                 ];
                 match &entry.value {
@@ -374,11 +419,11 @@ impl WriteTx {
         let mut series = Insert::new(
             "search_observation_series (resource_seq, tenant_id, patient_id, system, code, low, high)",
         );
-        for v in rows {
-            if v.resource_type == "Observation" {
-                for row in observation_series(v.index) {
+        for &(seq, tenant_id, resource_type, index) in &owners {
+            if resource_type == "Observation" {
+                for row in observation_series(index) {
                     series.row(
-                        [Arg::Int(v.seq), Arg::Text(v.tenant_id.to_string())]
+                        [Arg::Int(seq), Arg::Text(tenant_id.to_string())]
                             .into_iter()
                             .chain(row),
                     );
@@ -423,18 +468,19 @@ pub const INDEX_TABLES: [&str; 7] = [
     "search_observation_series",
 ];
 
-/// An Observation's (patient, code, effective range) rows, from its index entries: every
-/// Patient subject × every coding of `code` × every `date` range.
 /// The index rows of one stored resource (its `resources.seq`).
 pub struct IndexRows<'a> {
     pub seq: i64,
     pub tenant_id: &'a str,
     pub resource_type: &'a str,
     pub index: &'a [IndexEntry],
+    pub contained: &'a [ContainedIndex],
     /// Remove the rows it has first (an update, a reindex).
     pub replace: bool,
 }
 
+/// An Observation's (patient, code, effective range) rows, from its index entries: every
+/// Patient subject × every coding of `code` × every `date` range.
 fn observation_series(index: &[IndexEntry]) -> Vec<[Arg; 5]> {
     let of = |param: &'static str| index.iter().filter(move |e| e.param == param);
     let patients: Vec<&String> = of("patient")
@@ -467,6 +513,18 @@ fn observation_series(index: &[IndexEntry]) -> Vec<[Arg; 5]> {
         }
     }
     rows
+}
+
+/// `1, 2, …`: positions for an `IN (…)`.
+pub(super) fn int_list(seqs: &[i64]) -> Sql {
+    let mut sql = Sql::default();
+    for (i, seq) in seqs.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.int(*seq);
+    }
+    sql
 }
 
 /// `$1, $2, …` bound to `ids`, for an `IN (…)`.

@@ -284,6 +284,7 @@ impl WritePath<'_> {
                 json: None,
                 created: false,
                 index: &[],
+                contained: &[],
             })
             .collect();
         tx.save_versions(&versions).await?;

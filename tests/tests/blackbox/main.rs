@@ -10,6 +10,7 @@ mod clinical_examples;
 mod communication;
 mod conformance_engine;
 mod conformance_suites;
+mod contained_search;
 mod delivery;
 mod encryption;
 mod erasure;

@@ -11,9 +11,9 @@ use crate::auth::scopes::Permission;
 use crate::fhir::bundle::{raw, url_with, Bundle, Entry, Link};
 use crate::fhir::error::ApiError;
 use crate::fhir::format::{FhirResponse, Rendered};
-use crate::fhir::search::compile::{self, Scope};
+use crate::fhir::search::compile::{self, ContainedIn, Scope};
 use crate::fhir::search::include;
-use crate::fhir::search::params::{self, Clause, Nested, ParsedSearch, Summary, Total};
+use crate::fhir::search::params::{self, Clause, Contained, Nested, ParsedSearch, Summary, Total};
 use crate::fhir::{check_id, served_type, Ctx};
 use crate::served::ServedType;
 use crate::store::search::Match;
@@ -227,12 +227,6 @@ async fn search(
     let reach = ctx.authorize(served, Permission::Search)?;
     let mut parsed = params::parse(served.def(), pairs, ctx.strict_handling())?;
     narrow_nested(ctx, &mut parsed.clauses)?;
-    // What the token reaches narrows every search, so that a search outside it finds
-    // nothing rather than failing.
-    parsed
-        .clauses
-        .extend(params::parse(served.def(), &reach.only, true)?.clauses);
-    parsed.clauses.extend(within.only);
     let hasher = ctx.search_hasher().await?;
     let scope = Scope {
         tenant_id: &ctx.tenant().id,
@@ -240,6 +234,24 @@ async fn search(
         base_url: ctx.base(),
         hasher: &hasher,
     };
+    // What the token reaches narrows every search, so that a search outside it finds
+    // nothing rather than failing. A contained resource is reached through its container.
+    let reach_clauses = params::parse(served.def(), &reach.only, true)?.clauses;
+    let contained = match parsed.contained {
+        Contained::No => {
+            parsed.clauses.extend(reach_clauses);
+            None
+        }
+        mode => {
+            check_contained_search(&parsed)?;
+            Some(ContainedIn {
+                containers: containers_reached(ctx, &scope)?,
+                stored_reach: (mode == Contained::Both).then_some(reach_clauses),
+            })
+        }
+    };
+    let contained = contained.as_ref();
+    parsed.clauses.extend(within.only);
     // POSTed parameters stay out of links: those carry the saved search's handle instead.
     let link_params: Vec<(String, String)> =
         match (&saved, ctx.query.iter().find(|(k, _)| k == "_page")) {
@@ -257,27 +269,29 @@ async fn search(
             (None, None) => parsed.applied.clone(),
         };
     let store = &ctx.state.store;
+    let count = || compile::count_of(&scope, &parsed, contained);
     if parsed.summary == Some(Summary::Count) {
-        let total = store.search_count(&compile::count(&scope, &parsed)).await?;
+        let total = store.search_count(&count()).await?;
         return Ok(count_only(&within.path, &link_params, total));
     }
     let mut matches = store
-        .search_page(&ctx.tenant().id, &compile::page(&scope, &parsed))
+        .search_page(
+            &ctx.tenant().id,
+            &compile::page_of(&scope, &parsed, contained),
+        )
         .await?;
     let has_next = matches.len() > parsed.count;
     matches.truncate(parsed.count);
     let total = match parsed.total {
         Total::None => None,
-        Total::Accurate => Some(store.search_count(&compile::count(&scope, &parsed)).await?),
+        Total::Accurate => Some(store.search_count(&count()).await?),
         Total::Estimate => Some(
             store
-                .search_estimate(&compile::estimate(&scope, &parsed))
+                .search_estimate(&compile::estimate(&scope, &parsed, contained))
                 .await?,
         ),
         // `_count=0` asks for nothing but the number.
-        Total::Unasked if parsed.count == 0 => {
-            Some(store.search_count(&compile::count(&scope, &parsed)).await?)
-        }
+        Total::Unasked if parsed.count == 0 => Some(store.search_count(&count()).await?),
         Total::Unasked => first_page_total(&parsed, has_next, matches.len()),
     };
     let included = include::resolve(ctx, &scope, &parsed, &matches).await?;
@@ -289,6 +303,55 @@ async fn search(
         total,
     };
     Ok(page.bundle(ctx, matches, included))
+}
+
+/// What `_contained` searches do not combine with: a reverse chain or an include would
+/// follow references to or from a contained resource that have no meaning outside its
+/// container, and sort keys belong to the contained type, not to its containers.
+fn check_contained_search(parsed: &ParsedSearch) -> Result<(), ApiError> {
+    let refuse = |what: &str| {
+        Err(ApiError::BadRequest {
+            code: "not-supported",
+            message: format!("{what} cannot be combined with _contained"),
+            expression: None,
+        })
+    };
+    if parsed
+        .clauses
+        .iter()
+        .any(|c| matches!(c.nested, Some(Nested::Has { .. })))
+    {
+        return refuse("_has");
+    }
+    if !parsed.includes.is_empty() || parsed.include_all {
+        return refuse("_include and _revinclude");
+    }
+    if parsed.return_containers && !parsed.sort.is_empty() {
+        return refuse("_sort with _containedType=container");
+    }
+    Ok(())
+}
+
+/// Every type the token may search, as a container of contained matches, each narrowed
+/// to what the token reaches of it.
+fn containers_reached<'a>(
+    ctx: &Ctx,
+    scope: &Scope<'a>,
+) -> Result<Vec<(Scope<'a>, Vec<Clause>)>, ApiError> {
+    let mut out = Vec::new();
+    for served in ServedType::ALL {
+        if let Ok(reach) = ctx.authorize(served, Permission::Search) {
+            let clauses = params::parse(served.def(), &reach.only, true)?.clauses;
+            out.push((
+                Scope {
+                    resource_type: served.name(),
+                    ..*scope
+                },
+                clauses,
+            ));
+        }
+    }
+    Ok(out)
 }
 
 /// `_summary=count`: the searchset with its total and no entries.
@@ -368,6 +431,23 @@ impl Page<'_> {
     }
 
     fn entry(&self, ctx: &Ctx, m: Match, mode: &str) -> Entry {
+        if let Some((container_type, container_id)) = &m.container {
+            // The container's patient is whose record the contained resource is part of.
+            if let Some(served) = ServedType::from_name(container_type) {
+                ctx.note_patient(crate::audit::patients::patient_of_json(served, &m.json));
+            }
+            let resource = contained_json(&m.json, &m.resource_type, &m.id);
+            return Entry {
+                full_url: Some(format!(
+                    "{}/{container_type}/{container_id}#{}",
+                    ctx.base(),
+                    m.id
+                )),
+                resource: Some(raw(shape(self.parsed, &m.resource_type, resource))),
+                search: Some(json!({"mode": mode})),
+                ..Default::default()
+            };
+        }
         let served = ServedType::from_name(&m.resource_type);
         if let Some(served) = served {
             ctx.note_patient(crate::audit::patients::patient_of_json(served, &m.json));
@@ -516,6 +596,22 @@ async fn search_system(ctx: &Ctx, pairs: &[(String, String)]) -> Result<FhirResp
             truncated: false,
         },
     ))
+}
+
+/// The contained resource `resource_type/id` of a container's JSON. Its index rows were
+/// made from this very JSON, so it is there.
+fn contained_json(container: &str, resource_type: &str, id: &str) -> String {
+    let container: Value = serde_json::from_str(container).unwrap_or(Value::Null);
+    container["contained"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["resourceType"] == resource_type && c["id"] == id)
+        .map_or_else(
+            || json!({"resourceType": resource_type, "id": id}),
+            Clone::clone,
+        )
+        .to_string()
 }
 
 type ElementFilter = Box<dyn Fn(&str) -> bool>;

@@ -79,6 +79,11 @@ fn conditions(scope: &Scope, clauses: &[Clause]) -> Sql {
         sql.push(" AND ").append(series);
     }
     for (i, clause) in clauses.iter().enumerate() {
+        // A series row holds the patient, code and date it was made of: those clauses
+        // would only confirm it, and PostgreSQL spent ten times the query planning them.
+        if series.is_some() && SERIES_PARAMS.contains(&clause.param.name) {
+            continue;
+        }
         // Equality and prefix lookups are cheap to collect whole; ranges are not. Under
         // the series driver every clause only confirms its few candidates.
         let is_range = matches!(clause.param.kind, ParamKind::Date | ParamKind::Quantity);
@@ -88,6 +93,9 @@ fn conditions(scope: &Scope, clauses: &[Clause]) -> Sql {
     }
     sql
 }
+
+/// The parameters a `search_observation_series` row answers.
+const SERIES_PARAMS: [&str; 3] = ["patient", "code", "date"];
 
 /// An Observation search by one patient, one code and date ranges is driven by
 /// `search_observation_series`, one index range however many observations the patient
@@ -154,12 +162,94 @@ fn selectivity_rank(clause: &Clause) -> u8 {
     }
 }
 
-/// Selects `seq, json` of one page plus one more row, which tells whether a next page exists.
-/// Unsorted searches page by position (`seq`); sorted ones by offset.
+/// Selects `seq, json, type, id` of one page plus one more row, which tells whether a
+/// next page exists. Unsorted searches page by position (`seq`); sorted ones by offset.
 pub fn page(scope: &Scope, search: &ParsedSearch) -> Sql {
+    page_of(scope, search, None)
+}
+
+/// `page`, over contained resources where `contained` is given. A contained match has
+/// its container's type and id as two more columns, unless containers are returned.
+pub fn page_of(scope: &Scope, search: &ParsedSearch, contained: Option<&ContainedIn>) -> Sql {
     let mut sql = Sql::new("SELECT r.seq, r.json, r.resource_type, r.id");
-    sql.append(&filter(scope, &search.clauses));
+    if contained.is_some() && !search.return_containers {
+        sql.push(", r.container_type, r.container_id");
+    }
+    sql.append(&source(scope, search, contained));
     order_and_limit(&mut sql, search);
+    sql
+}
+
+/// `_contained=true|both`: the containers through which contained resources are reached.
+pub struct ContainedIn<'a> {
+    /// Each container type the token may search, with the clauses of its reach: a
+    /// contained resource is seen only through a container the token sees.
+    pub containers: Vec<(Scope<'a>, Vec<Clause>)>,
+    /// `both`: stored resources of the searched type too, within these reach clauses.
+    pub stored_reach: Option<Vec<Clause>>,
+}
+
+/// Contained resources as rows shaped like `resources` (their position is the negative
+/// of their `contained_resources.id`), with their container's position, type and id.
+const CONTAINED_ROWS: &str = "SELECT -c.id AS seq, c.tenant_id, c.resource_type, \
+     c.contained_id AS id, o.deleted, o.last_updated, o.json, c.container_seq, \
+     o.resource_type AS container_type, o.id AS container_id \
+     FROM contained_resources c JOIN resources o ON o.seq = c.container_seq";
+
+/// Stored resources in the shape of `CONTAINED_ROWS`, with no container.
+const STORED_ROWS: &str = "SELECT seq, tenant_id, resource_type, id, deleted, last_updated, \
+     json, CAST(NULL AS BIGINT), CAST(NULL AS TEXT), CAST(NULL AS TEXT) FROM resources";
+
+/// `FROM … WHERE …` of a search, stored or contained.
+fn source(scope: &Scope, search: &ParsedSearch, contained: Option<&ContainedIn>) -> Sql {
+    let Some(within) = contained else {
+        return filter(scope, &search.clauses);
+    };
+    let mut inner = Sql::new(" FROM (");
+    inner.push(CONTAINED_ROWS);
+    if within.stored_reach.is_some() {
+        inner.push(" UNION ALL ").push(STORED_ROWS);
+    }
+    inner
+        .push(") r WHERE ")
+        .append(&conditions(scope, &search.clauses))
+        .push(" AND ((r.container_seq IS NOT NULL AND (");
+    if within.containers.is_empty() {
+        inner.push("1 = 0");
+    }
+    for (i, (container, reach)) in within.containers.iter().enumerate() {
+        if i > 0 {
+            inner.push(" OR ");
+        }
+        if reach.is_empty() {
+            // Every container of the type: no subquery over all its resources.
+            inner
+                .push("r.container_type = ")
+                .text(container.resource_type);
+        } else {
+            // The subquery's own `r` is the container.
+            inner
+                .push("r.container_seq IN (SELECT r.seq FROM resources r WHERE ")
+                .append(&conditions(container, reach))
+                .push(")");
+        }
+    }
+    inner.push("))");
+    if let Some(reach) = &within.stored_reach {
+        inner
+            .push(" OR (r.container_seq IS NULL AND ")
+            .append(&conditions(scope, reach))
+            .push(")");
+    }
+    inner.push(")");
+    if !search.return_containers {
+        return inner;
+    }
+    let mut sql = Sql::new(" FROM resources r WHERE r.tenant_id = ");
+    sql.text(scope.tenant_id)
+        .push(" AND r.seq IN (SELECT COALESCE(r.container_seq, r.seq)")
+        .append(&inner)
+        .push(")");
     sql
 }
 
@@ -215,15 +305,19 @@ fn sort_expression(key: &SortKey) -> Sql {
 }
 
 /// `SELECT 1 …` of every match, for the planner's estimate of their number.
-pub fn estimate(scope: &Scope, search: &ParsedSearch) -> Sql {
+pub fn estimate(scope: &Scope, search: &ParsedSearch, contained: Option<&ContainedIn>) -> Sql {
     let mut sql = Sql::new("SELECT 1");
-    sql.append(&filter(scope, &search.clauses));
+    sql.append(&source(scope, search, contained));
     sql
 }
 
 pub fn count(scope: &Scope, search: &ParsedSearch) -> Sql {
+    count_of(scope, search, None)
+}
+
+pub fn count_of(scope: &Scope, search: &ParsedSearch, contained: Option<&ContainedIn>) -> Sql {
     let mut sql = Sql::new("SELECT COUNT(*)");
-    sql.append(&filter(scope, &search.clauses));
+    sql.append(&source(scope, search, contained));
     sql
 }
 
@@ -382,7 +476,13 @@ fn condition(scope: &Scope, clause: &Clause, correlated: bool) -> Sql {
         if let Some(p) = predicate {
             sql.push(" AND (").append(&p).push(")");
         }
-        sql.push(")");
+        // `OFFSET 0` keeps PostgreSQL from turning the test into one more join to order
+        // (each costs the planner more than running the test on the few candidates).
+        sql.push(if correlated {
+            " LIMIT 1 OFFSET 0)"
+        } else {
+            ")"
+        });
         sql
     };
     match clause.modifier {

@@ -110,6 +110,17 @@ pub enum Summary {
     False,
 }
 
+/// `_contained`: what a search looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contained {
+    /// `false`, the default: stored resources only.
+    No,
+    /// `true`: the resources contained in stored ones.
+    Only,
+    /// `both`: stored and contained resources.
+    Both,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Total {
     /// Not asked: given only where it costs nothing (a first page that holds every match).
@@ -154,6 +165,9 @@ pub struct ParsedSearch {
     pub includes: Vec<Include>,
     /// `_include=*`: every reference of every result.
     pub include_all: bool,
+    pub contained: Contained,
+    /// `_containedType=container`: a contained match returns its container.
+    pub return_containers: bool,
     /// The parameters that took effect, for the `self` and paging links.
     pub applied: Vec<(String, String)>,
 }
@@ -171,6 +185,8 @@ impl ParsedSearch {
             total: Total::Unasked,
             includes: Vec::new(),
             include_all: false,
+            contained: Contained::No,
+            return_containers: false,
             applied: Vec::new(),
         }
     }
@@ -540,12 +556,28 @@ fn parse_result_param(
                 }
             }
         }
-        // Contained resources are part of their container and are not searched apart
-        // from it: asking to search them is refused rather than answered wrongly.
-        "_contained" if value != "false" => {
-            return Err(not_supported(format!(
-                "_contained={value}: contained resources are searched only as part of their container (_contained=false)"
-            )));
+        "_contained" => {
+            out.contained = match value {
+                "false" => Contained::No,
+                "true" => Contained::Only,
+                "both" => Contained::Both,
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "_contained '{other}' is not false, true or both"
+                    )))
+                }
+            }
+        }
+        "_containedType" => {
+            out.return_containers = match value {
+                "container" => true,
+                "contained" => false,
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "_containedType '{other}' is not container or contained"
+                    )))
+                }
+            }
         }
         _ => {}
     }
