@@ -116,21 +116,13 @@ impl WriteTx {
         tenant: &str,
         rows: &[&AuditRecord],
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        // One statement makes sure the head exists, locks it until commit (PostgreSQL:
+        // the upsert's row lock; SQLite runs one write transaction at a time) and reads it.
+        let head = sqlx::query(
             "INSERT INTO audit_heads (tenant_id, last_id, hash) VALUES ($1, '', '') \
-             ON CONFLICT (tenant_id) DO NOTHING",
+             ON CONFLICT (tenant_id) DO UPDATE SET tenant_id = excluded.tenant_id \
+             RETURNING hash",
         )
-        .bind(tenant)
-        .execute(&mut *self.tx)
-        .await?;
-        // SQLite runs one write transaction at a time; PostgreSQL locks the head row.
-        let lock = match self.backend {
-            Backend::Postgres => " FOR UPDATE",
-            Backend::Sqlite => "",
-        };
-        let head = sqlx::query(&format!(
-            "SELECT hash FROM audit_heads WHERE tenant_id = $1{lock}"
-        ))
         .bind(tenant)
         .fetch_one(&mut *self.tx)
         .await?;
@@ -168,20 +160,45 @@ impl WriteTx {
             }
             prev = hash;
         }
-        for (sql, full) in events
+        let last = rows.last().map(|r| r.id.as_str()).unwrap_or_default();
+        let mut head_update = Sql::new("UPDATE audit_heads SET last_id = ");
+        head_update
+            .text(last)
+            .push(", hash = ")
+            .text(prev)
+            .push(" WHERE tenant_id = ")
+            .text(tenant);
+        let inserts: Vec<(Sql, bool)> = events
             .finish_sized()
             .into_iter()
             .chain(patients.finish_sized())
-        {
-            sql.query().persistent(full).execute(&mut *self.tx).await?;
+            .collect();
+        match self.backend {
+            // One round trip for the lot: the inserts are data-modifying CTEs of the head's
+            // update. A small batch's text recurs (a single read's above all) and is worth
+            // preparing once.
+            Backend::Postgres => {
+                let mut sql = Sql::new("WITH ");
+                for (i, (insert, _)) in inserts.iter().enumerate() {
+                    if i > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push(&format!("w{i} AS (")).append(insert).push(")");
+                }
+                sql.push(" ").append(&head_update);
+                sql.query()
+                    .persistent(rows.len() <= 4)
+                    .execute(&mut *self.tx)
+                    .await?;
+            }
+            // In-process calls: nothing to save.
+            Backend::Sqlite => {
+                for (sql, full) in inserts {
+                    sql.query().persistent(full).execute(&mut *self.tx).await?;
+                }
+                head_update.query().execute(&mut *self.tx).await?;
+            }
         }
-        let last = rows.last().map(|r| r.id.as_str()).unwrap_or_default();
-        sqlx::query("UPDATE audit_heads SET last_id = $2, hash = $3 WHERE tenant_id = $1")
-            .bind(tenant)
-            .bind(last)
-            .bind(&prev)
-            .execute(&mut *self.tx)
-            .await?;
         Ok(())
     }
 }
