@@ -47,7 +47,7 @@ fn filter_across(parts: &[(Scope, &[Clause])]) -> Sql {
 pub fn page_across(parts: &[(Scope, &[Clause])], search: &ParsedSearch) -> Sql {
     let mut sql = Sql::new("SELECT r.seq, r.json, r.resource_type, r.id");
     sql.append(&filter_across(parts));
-    order_and_limit(&mut sql, search);
+    order_and_limit(&mut sql, search, "r.seq");
     sql
 }
 
@@ -176,28 +176,13 @@ pub fn page_of(scope: &Scope, search: &ParsedSearch, contained: Option<&Containe
         sql.push(", r.container_type, r.container_id");
     }
     sql.append(&source(scope, search, contained));
-    if contained.is_none() && series_driver(scope, &search.clauses).is_some() {
-        series_order_and_limit(&mut sql, search);
-    } else {
-        order_and_limit(&mut sql, search);
-    }
+    // A series-driven page has few candidates, best sorted once found. Ordered by `r.seq`
+    // as written, PostgreSQL may instead walk every resource in `seq` order until the page
+    // fills (11 ms instead of 0.2 ms at 10,000 Observations of two patients); `r.seq + 0`
+    // is the same order with no index to walk.
+    let series = contained.is_none() && series_driver(scope, &search.clauses).is_some();
+    order_and_limit(&mut sql, search, if series { "r.seq + 0" } else { "r.seq" });
     sql
-}
-
-/// `order_and_limit` for a search driven by `search_observation_series`, whose few
-/// candidates are best sorted after they are found. Ordered by `r.seq` as written,
-/// PostgreSQL may instead walk every resource in `seq` order until the page fills
-/// (11 ms instead of 0.2 ms at 10,000 Observations of two patients); `r.seq + 0` is the
-/// same order with no index to walk.
-fn series_order_and_limit(sql: &mut Sql, search: &ParsedSearch) {
-    if !search.sort.is_empty() {
-        return order_and_limit(sql, search);
-    }
-    if let Some(cursor) = search.cursor {
-        sql.push(" AND r.seq > ").int(cursor);
-    }
-    sql.push(" ORDER BY r.seq + 0 LIMIT ")
-        .int(search.count as i64 + 1);
 }
 
 /// `_contained=true|both`: the containers through which contained resources are reached.
@@ -273,12 +258,15 @@ fn source(scope: &Scope, search: &ParsedSearch, contained: Option<&ContainedIn>)
     sql
 }
 
-fn order_and_limit(sql: &mut Sql, search: &ParsedSearch) {
+/// Unsorted pages are in `position` order: `r.seq`, or an expression of it.
+fn order_and_limit(sql: &mut Sql, search: &ParsedSearch, position: &str) {
     if search.sort.is_empty() {
         if let Some(cursor) = search.cursor {
             sql.push(" AND r.seq > ").int(cursor);
         }
-        sql.push(" ORDER BY r.seq LIMIT ")
+        sql.push(" ORDER BY ")
+            .push(position)
+            .push(" LIMIT ")
             .int(search.count as i64 + 1);
         return;
     }
